@@ -22,7 +22,7 @@ class SymbolTableError(ValueError):
 class Symbol:
     id: str  # Detexify canonical id, e.g. "latex:amssymb:leqslant"
     command: str  # e.g. "\\leqslant"
-    package: str | None  # None: core LaTeX, no \\usepackage needed
+    package: str | None  # None: core LaTeX, no \usepackage needed
     fontenc: str
     mode: Mode
 
