@@ -30,7 +30,7 @@ def _point(raw: object, where: str) -> tuple[float, float, float]:
     else:
         raise InvalidStrokesError(f"{where}: a point is [x, y], [x, y, t] or {{'x', 'y', 't'?}}")
     out = []
-    for name, value in zip("xyt", values):
+    for name, value in zip("xyt", values, strict=True):
         if value is None and name == "t":
             out.append(math.nan)
             continue
@@ -44,9 +44,25 @@ def _point(raw: object, where: str) -> tuple[float, float, float]:
     return out[0], out[1], out[2]
 
 
-def parse_strokes(
-    raw: object, *, max_points: int = MAX_POINTS, max_strokes: int = MAX_STROKES
-) -> Drawing:
+def _plain_stroke(stroke: list | tuple) -> np.ndarray | None:
+    """A stroke of [x, y] or [x, y, t] lists of finite ints and floats (what clients send) as an (n, 3) array,
+    checked in bulk; None for anything else, which `_point` then checks (and explains) point by point."""
+    try:
+        if not {type(value) for point in stroke for value in point} <= {int, float}:
+            return None  # also dict points (their keys are strings) and bools (a subclass of int)
+        array = np.array(stroke, dtype=np.float64)
+    except (TypeError, ValueError):  # a point that is not a sequence; points of different lengths
+        return None
+    if array.ndim != 2 or array.shape[1] not in (2, 3) or not np.isfinite(array).all():
+        return None
+    if np.abs(array[:, :2]).max() > MAX_COORDINATE:
+        return None
+    if array.shape[1] == 2:
+        array = np.column_stack([array, np.full(len(array), math.nan)])
+    return array
+
+
+def parse_strokes(raw: object, *, max_points: int = MAX_POINTS, max_strokes: int = MAX_STROKES) -> Drawing:
     """Validate strokes in any accepted point form and return them as (n, 3) float64 arrays."""
     if not isinstance(raw, (list, tuple)):
         raise InvalidStrokesError("strokes must be a list of strokes, each a list of points")
@@ -61,8 +77,11 @@ def parse_strokes(
         if total > max_points:
             raise InvalidStrokesError(f"too many points: more than {max_points}")
         if stroke:
-            points = [_point(p, f"stroke {i}, point {j}") for j, p in enumerate(stroke)]
-            drawing.append(np.array(points, dtype=np.float64))
+            array = _plain_stroke(stroke)
+            if array is None:  # not plain: check point by point, to say exactly what is wrong
+                points = [_point(p, f"stroke {i}, point {j}") for j, p in enumerate(stroke)]
+                array = np.array(points, dtype=np.float64)
+            drawing.append(array)
     if not drawing:
         raise InvalidStrokesError("the drawing is empty: no stroke has a point")
     return drawing
@@ -79,6 +98,8 @@ def normalize(drawing: Sequence[np.ndarray]) -> list[np.ndarray]:
     xy = np.concatenate([s[:, :2] for s in drawing])
     if not np.isfinite(xy).all():
         raise InvalidStrokesError("the drawing has coordinates that are not finite numbers")
+    if np.abs(xy).max() > MAX_COORDINATE:
+        raise InvalidStrokesError(f"the drawing has coordinates outside ±{MAX_COORDINATE:g}")
     lo = xy.min(axis=0)
     extent = xy.max(axis=0) - lo
     scale = float(extent.max())

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from training.dataset import Dataset
+from training.sources import SourceSample, import_source, iter_source_samples
+from training.split import Split, make_split
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("EXTEXIFY_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -18,3 +23,57 @@ def source_tarball() -> Path:
     if not SOURCE_TARBALL.is_file():
         pytest.fail(f"{SOURCE_TARBALL} is missing: the tests read the shared Detexify data from there")
     return SOURCE_TARBALL
+
+
+@pytest.fixture(scope="session")
+def source_samples(source_tarball: Path) -> Callable[[list[str]], list[SourceSample]]:
+    """A function from symbol ids to their real drawings in the shared tarball (rejected ones excluded)."""
+    cache: dict[tuple[str, ...], list[SourceSample]] = {}
+
+    def samples(symbol_ids: list[str]) -> list[SourceSample]:
+        key = tuple(symbol_ids)
+        if key not in cache:
+            cache[key] = list(iter_source_samples(source_tarball, symbol_ids))
+        return cache[key]
+
+    return samples
+
+
+@pytest.fixture(scope="session")
+def full_dataset_and_split(source_tarball: Path) -> tuple[Dataset, Split]:
+    """The whole shared tarball imported once per session, split with the default seed and fractions."""
+    dataset, _ = import_source(source_tarball)
+    return dataset, make_split(dataset)
+
+
+@pytest.fixture(scope="session")
+def full_dataset_files(
+    full_dataset_and_split: tuple[Dataset, Split], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
+    """`full_dataset_and_split` saved as files (dataset .npz, split .npz) for tests that drive the CLI."""
+    dataset, split = full_dataset_and_split
+    directory = tmp_path_factory.mktemp("full-dataset")
+    dataset.save(directory / "detexify.npz")
+    split.save(directory / "split.npz")
+    return directory / "detexify.npz", directory / "split.npz"
+
+
+# Six distinct, well-sampled symbols: enough for a training run that learns something in seconds.
+FEW_SYMBOLS = [
+    "latex:latex2e:xi",
+    "latex:latex2e:Gamma",
+    "latex:latex2e:exists",
+    "latex:latex2e:forall",
+    "latex:latex2e:emptyset",
+    "latex:latex2e:downarrow",
+]
+
+
+@pytest.fixture(scope="session")
+def few_symbols_files(source_tarball: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """FEW_SYMBOLS imported from the shared tarball and split, saved as (dataset .npz, split .npz)."""
+    dataset, _ = import_source(source_tarball, FEW_SYMBOLS)
+    directory = tmp_path_factory.mktemp("few-symbols")
+    dataset.save(directory / "dataset.npz")
+    make_split(dataset).save(directory / "split.npz")
+    return directory / "dataset.npz", directory / "split.npz"

@@ -2,10 +2,340 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
+import numpy as np
+import torch
+
+from extexify_lsp.model import ModelConfig
+from extexify_lsp.raster import RasterConfig
+from extexify_lsp.recognizer import ModelArtifactError, Recognizer, default_model_path
+from training.dataset import Dataset, DatasetError
+from training.evaluate import EvalConfig, EvaluationError, evaluate, summary_metrics
+from training.export import export
+from training.preview import PreviewError, SheetConfig, contact_sheet, find_symbols, random_symbols
+from training.sources import ImportReport, SourceError, import_source, read_source_index
+from training.split import Split, SplitError, make_split
+from training.sqldump import SqlImportError, import_database, import_dump
+from training.train import TrainConfig, TrainingError, train
+
+DEFAULT_DATASET = Path("data/detexify.npz")
+DEFAULT_SPLIT = Path("data/split.npz")
+# The shared copy of Detexify Next's source, next to the repository; used when it exists.
+SHARED_SOURCE = Path("../shared/data/detexify-source.tar.gz")
 
 
 @click.group()
 @click.version_option(package_name="extexify")
 def main() -> None:
     """Import, split, preview, train, evaluate and export the extexify symbol recognizer."""
+
+
+def _is_sql_dump(path: Path) -> bool:
+    return path.name.endswith((".sql", ".sql.gz"))
+
+
+def _symbols_source(given: Path | None) -> Path:
+    if given is not None:
+        return given
+    if SHARED_SOURCE.exists():
+        return SHARED_SOURCE
+    raise click.UsageError(
+        "a database import needs the symbol table and legacy-id mapping of a Detexify Next source: "
+        "pass --symbols SOURCE (a source directory or .tar.gz)"
+    )
+
+
+def _import(
+    source: Path | None, dsn: str | None, symbols: Path | None, only: tuple[str, ...], include_rejected: bool
+) -> tuple[Dataset, ImportReport]:
+    if source is not None and not _is_sql_dump(source):
+        if dsn is not None:
+            raise click.UsageError("--dsn is for SQL dumps and databases, not for a Detexify Next source")
+        return import_source(source, only or None, include_rejected=include_rejected)
+    if dsn is None:
+        raise click.UsageError("a SQL import needs --dsn (the PostgreSQL database to load into or read from)")
+    if only:
+        raise click.UsageError("--only applies to Detexify Next sources, not to SQL imports")
+    index = read_source_index(_symbols_source(symbols))
+    if source is None:
+        return import_database(dsn, index, include_rejected=include_rejected)
+    dataset, report, loaded = import_dump(source, dsn, index, include_rejected=include_rejected)
+    click.echo(
+        f"loaded {loaded.rows} dump rows: {loaded.inserted} new, {loaded.existing} already there", err=True
+    )
+    return dataset, report
+
+
+@main.command("import")
+@click.argument("source", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=DEFAULT_DATASET, show_default=True)
+@click.option("--dsn", help="PostgreSQL database to load a SQL dump into (created if missing) or to read.")
+@click.option(
+    "--symbols",
+    type=click.Path(path_type=Path),
+    help=f"Detexify Next source with the symbol table, for SQL imports [default: {SHARED_SOURCE} if present]",
+)
+@click.option("--only", multiple=True, metavar="SYMBOL_ID", help="Import only this symbol (repeatable).")
+@click.option("--include-rejected", is_flag=True, help="Keep samples the curator rejected.")
+@click.option("--strict", is_flag=True, help="Fail, writing nothing, if any row cannot be used.")
+def import_command(
+    source: Path | None,
+    output: Path,
+    dsn: str | None,
+    symbols: Path | None,
+    only: tuple[str, ...],
+    include_rejected: bool,
+    strict: bool,
+) -> None:
+    """Import Detexify handwriting into one dataset file.
+
+    SOURCE is a Detexify Next source directory or .tar.gz, or a Detexify SQL dump (.sql or .sql.gz,
+    with --dsn). With --dsn and no SOURCE, read the `samples` table already in that database.
+    """
+    if source is None and dsn is None:
+        raise click.UsageError("give a SOURCE, or --dsn to read a database that holds the samples table")
+    try:
+        dataset, report = _import(source, dsn, symbols, only, include_rejected)
+    except (SourceError, SqlImportError, DatasetError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(report.summary(), err=True)
+    if strict and report.skipped:
+        raise click.ClickException(
+            f"--strict: {sum(report.skipped.values())} rows cannot be used; wrote nothing"
+        )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    dataset.save(output)
+    click.echo(f"wrote {len(dataset)} samples of {len(np.unique(dataset.labels))} symbols to {output}")
+
+
+@main.command("split")
+@click.argument("dataset_path", required=False, type=click.Path(path_type=Path), default=DEFAULT_DATASET)
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=DEFAULT_SPLIT, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--val-fraction", type=float, default=0.1, show_default=True)
+@click.option("--test-fraction", type=float, default=0.1, show_default=True)
+def split_command(
+    dataset_path: Path, output: Path, seed: int, val_fraction: float, test_fraction: float
+) -> None:
+    """Split a dataset file into train/validation/test, stratified per symbol and seeded."""
+    try:
+        dataset = Dataset.load(dataset_path)
+        split = make_split(dataset, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+    except (DatasetError, SplitError) as error:
+        raise click.ClickException(str(error)) from None
+    if split.few_samples:
+        click.echo(
+            f"{len(split.few_samples)} symbols have fewer than 3 samples and are only in train: "
+            + ", ".join(split.few_samples),
+            err=True,
+        )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    split.save(output)
+    click.echo(f"train {len(split.train)}, val {len(split.val)}, test {len(split.test)} samples -> {output}")
+
+
+@main.command("preview")
+@click.argument("dataset_path", required=False, type=click.Path(path_type=Path), default=DEFAULT_DATASET)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), default=Path("runs/preview.png"), show_default=True
+)
+@click.option("--symbol", "names", multiple=True, help="Symbol id or command to show (repeatable).")
+@click.option(
+    "--random", "count", type=int, default=12, show_default=True, help="Without --symbol: this many symbols."
+)
+@click.option("--per-symbol", type=int, default=SheetConfig.per_symbol, show_default=True)
+@click.option(
+    "--size", type=int, default=RasterConfig.size, show_default=True, help="Model input size in pixels."
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+def preview_command(
+    dataset_path: Path,
+    output: Path,
+    names: tuple[str, ...],
+    count: int,
+    per_symbol: int,
+    size: int,
+    seed: int,
+) -> None:
+    """Write a PNG contact sheet of drawings as rasterized for the model, with the command under each."""
+    rng = np.random.default_rng(seed)
+    try:
+        dataset = Dataset.load(dataset_path)
+        symbols = find_symbols(dataset, names) if names else random_symbols(dataset, count, rng)
+        image = contact_sheet(
+            dataset, symbols, rng, RasterConfig(size=size), SheetConfig(per_symbol=per_symbol)
+        )
+    except (DatasetError, PreviewError) as error:
+        raise click.ClickException(str(error)) from None
+    output.parent.mkdir(parents=True, exist_ok=True)
+    image.save(output)
+    click.echo(f"wrote {output}: {len(symbols)} symbols")
+
+
+def _load_data(dataset_path: Path, split_path: Path) -> tuple[Dataset, Split]:
+    try:
+        dataset = Dataset.load(dataset_path)
+        return dataset, Split.load(split_path, dataset)
+    except (DatasetError, SplitError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of integers") from None
+
+
+@main.command("train")
+@click.argument("dataset_path", required=False, type=click.Path(path_type=Path), default=DEFAULT_DATASET)
+@click.option(
+    "--split", "split_path", type=click.Path(path_type=Path), default=DEFAULT_SPLIT, show_default=True
+)
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("runs/model"), show_default=True)
+@click.option("--epochs", type=int, default=TrainConfig.epochs, show_default=True)
+@click.option("--batch-size", type=int, default=TrainConfig.batch_size, show_default=True)
+@click.option("--lr", type=float, default=TrainConfig.lr, show_default=True)
+@click.option("--seed", type=int, default=TrainConfig.seed, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option(
+    "--fit-on",
+    type=click.Choice(["train", "train+val"]),
+    default="train",
+    show_default=True,
+    help="train+val: the final model; no held-out validation, so the last epoch is kept.",
+)
+@click.option(
+    "--input",
+    "input_kind",
+    type=click.Choice(["ink", "ink+motion"]),
+    default="ink",
+    show_default=True,
+    help="ink+motion adds pen direction and drawing-progress channels to the ink image.",
+)
+@click.option("--widths", default=",".join(map(str, ModelConfig.widths)), show_default=True)
+@click.option("--convs", default=",".join(map(str, ModelConfig.convs_per_stage)), show_default=True)
+@click.option("--hidden", type=int, default=ModelConfig.hidden, show_default=True)
+@click.option("--workers", type=int, default=0, show_default=True, help="DataLoader worker processes.")
+@click.option("--threads", type=int, help="torch CPU threads per process [default: torch's choice]")
+@click.option("--resume", is_flag=True, help="Continue from OUT/last.pt with the same options.")
+def train_command(
+    dataset_path: Path,
+    split_path: Path,
+    out: Path,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    device: str,
+    fit_on: str,
+    input_kind: str,
+    widths: str,
+    convs: str,
+    hidden: int,
+    workers: int,
+    threads: int | None,
+    resume: bool,
+) -> None:
+    """Train the CNN; writes OUT/last.pt, OUT/best.pt and OUT/history.json.
+
+    For several GPUs or nodes run it under torchrun, e.g.
+    `torchrun --nproc_per_node=2 --no-python extexify-train train ...`.
+    """
+    if threads is not None:
+        torch.set_num_threads(threads)
+    dataset, split = _load_data(dataset_path, split_path)
+    raster = RasterConfig(motion=input_kind == "ink+motion")
+    config = TrainConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        device=device,
+        fit_on=fit_on,
+        workers=workers,
+        raster=raster,
+        model=ModelConfig(
+            num_classes=len(dataset.symbols),
+            in_channels=raster.channels,
+            input_size=raster.size,
+            widths=_ints(widths),
+            convs_per_stage=_ints(convs),
+            hidden=hidden,
+        ),
+    )
+    try:
+        final = train(
+            dataset, split.train, split.val, out, config, resume=resume, data_source=dataset_path.name
+        )
+    except (TrainingError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    if final:
+        click.echo(f"finished: {json.dumps(final)}")
+
+
+@main.command("evaluate")
+@click.argument("model", required=False, type=click.Path(path_type=Path), default=default_model_path())
+@click.option(
+    "--data", "dataset_path", type=click.Path(path_type=Path), default=DEFAULT_DATASET, show_default=True
+)
+@click.option(
+    "--split", "split_path", type=click.Path(path_type=Path), default=DEFAULT_SPLIT, show_default=True
+)
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("runs/report"), show_default=True)
+@click.option(
+    "--dtw-samples", type=int, help="Run the DTW baseline on this many test drawings [default: all]"
+)
+@click.option(
+    "--dtw-reference",
+    type=click.Choice(["train", "train+val"]),
+    default="train+val",
+    show_default=True,
+    help="The drawings DTW matches against: those the model was trained on.",
+)
+def evaluate_command(
+    model: Path, dataset_path: Path, split_path: Path, out: Path, dtw_samples: int | None, dtw_reference: str
+) -> None:
+    """Evaluate MODEL (an exported artifact) and the DTW baseline on the test split: OUT/report.md + PNGs."""
+    dataset, split = _load_data(dataset_path, split_path)
+    reference = np.concatenate([split.train, split.val]) if dtw_reference == "train+val" else split.train
+    try:
+        recognizer = Recognizer.load(model)
+        metrics = evaluate(
+            recognizer,
+            dataset,
+            split.test,
+            reference,
+            out,
+            EvalConfig(dtw_samples=dtw_samples, dtw_reference=dtw_reference),
+        )
+    except (ModelArtifactError, EvaluationError) as error:
+        raise click.ClickException(str(error)) from None
+    model_m, dtw = metrics["model"], metrics["dtw"]
+    click.echo(
+        f"model top-1 {model_m['top1']:.3f} top-5 {model_m['top5']:.3f} top-10 {model_m['top10']:.3f} | "
+        f"DTW top-1 {dtw['top1']:.3f} top-5 {dtw['top5']:.3f} top-10 {dtw['top10']:.3f} | "
+        f"{metrics['latency']['median_ms']:.2f} ms per drawing -> {out / 'report.md'}"
+    )
+
+
+@main.command("export")
+@click.argument("checkpoint", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("models"), show_default=True)
+@click.option(
+    "--metrics",
+    "metrics_path",
+    type=click.Path(path_type=Path),
+    help="metrics.json from `extexify-train evaluate`, recorded in the metadata.",
+)
+def export_command(checkpoint: Path, out: Path, metrics_path: Path | None) -> None:
+    """Write CHECKPOINT as the model artifact the server loads (safetensors weights + JSON metadata)."""
+    try:
+        metrics = json.loads(metrics_path.read_text()) if metrics_path else None
+        meta_file = export(checkpoint, out, summary_metrics(metrics) if metrics else None)
+    except (OSError, json.JSONDecodeError, KeyError, TrainingError, ModelArtifactError) as error:
+        raise click.ClickException(f"cannot export: {error}") from None
+    click.echo(f"wrote {meta_file} and {meta_file.with_suffix('.safetensors')}")

@@ -9,7 +9,9 @@ as fixed-width unicode arrays.
 
 from __future__ import annotations
 
+import itertools
 import json
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +43,7 @@ class Dataset:
         """Sample i as a list of (n, 3) stroke arrays."""
         first, last = self.sample_offsets[i], self.sample_offsets[i + 1]
         cuts = self.stroke_offsets[first : last + 1]
-        return [self.points[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+        return [self.points[a:b] for a, b in itertools.pairwise(cuts)]
 
     def symbol_id(self, i: int) -> str:
         return self.symbols[int(self.labels[i])].id
@@ -113,8 +115,10 @@ class Dataset:
                     sample_offsets=data["sample_offsets"],
                 )
         except FileNotFoundError:
-            raise DatasetError(f"{path}: no such dataset file; create one with `extexify-train import`") from None
-        except (KeyError, ValueError, OSError) as error:
+            raise DatasetError(
+                f"{path}: no such dataset file; create one with `extexify-train import`"
+            ) from None
+        except (KeyError, ValueError, OSError, zipfile.BadZipFile) as error:
             if isinstance(error, DatasetError):
                 raise
             raise DatasetError(f"{path}: not an extexify dataset file ({error})") from None
