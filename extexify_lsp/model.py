@@ -1,0 +1,73 @@
+"""The recognizer network: a small VGG-style CNN over rendered strokes, shared by training and the server."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    num_classes: int = 1123
+    in_channels: int = 1  # RasterConfig.channels: 1 (ink) or 4 (ink, pen direction dx, dy, progress)
+    input_size: int = 32
+    widths: tuple[int, ...] = (32, 64, 128)  # one stage per width, each halves the resolution
+    convs_per_stage: tuple[int, ...] = (1, 1, 2)
+    hidden: int = 384
+    dropout: float = 0.3
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"unknown model config fields {sorted(unknown)}")
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+        return cls(**values)
+
+
+def _conv(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class SymbolNet(nn.Module):
+    """Conv stages (3x3 conv, BN, ReLU; 2x2 max-pool) then a two-layer classifier over the flattened map."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        if len(config.widths) != len(config.convs_per_stage):
+            raise ValueError("widths and convs_per_stage need one entry per stage")
+        self.config = config
+        layers: list[nn.Module] = []
+        channels = config.in_channels
+        for width, convs in zip(config.widths, config.convs_per_stage, strict=True):
+            for _ in range(convs):
+                layers.append(_conv(channels, width))
+                channels = width
+            layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        side = config.input_size // 2 ** len(config.widths)
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(config.dropout),
+            nn.Linear(channels * side * side, config.hidden),
+            nn.BatchNorm1d(config.hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(config.dropout),
+            nn.Linear(config.hidden, config.num_classes),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, S, S) rendered drawings -> (B, num_classes) logits."""
+        features = self.features(images)  # (B, widths[-1], S / 2**stages, S / 2**stages), (B, 128, 4, 4)
+        return self.classifier(features)  # (B, num_classes)
