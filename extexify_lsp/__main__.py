@@ -1,0 +1,3 @@
+from extexify_lsp.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""One module per LSP feature; each a plain function the server's thin handlers call."""

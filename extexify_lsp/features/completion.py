@@ -1,0 +1,35 @@
+"""`textDocument/completion` after a backslash: every symbol command, with its package edit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from extexify_lsp.features.documents import open_document
+from extexify_lsp.items import completion_sort_text, placement, symbol_item
+from extexify_lsp.latex import command_start
+
+if TYPE_CHECKING:
+    from extexify_lsp.server import ExtexifyLanguageServer
+
+
+def complete_command(
+    server: ExtexifyLanguageServer, params: types.CompletionParams
+) -> types.CompletionList | None:
+    """All symbol commands when the cursor ends a partial `\\command`; None elsewhere."""
+    document = open_document(server.workspace, params.text_document.uri)
+    text = document.source
+    offset = document.offset_at_position(params.position)
+    start = command_start(text, offset)
+    if start is None:
+        return None
+    # The item replaces the typed `\lefta...` from its backslash; no $...$ wrapping while typing.
+    where = placement(document, start, offset, wrap_for_mode=False)
+    markdown = server.completion_markdown()
+    items = [
+        symbol_item(symbol, sort_text=completion_sort_text(symbol, where), markdown=markdown, where=where)
+        for symbol in server.symbols
+        if symbol.command.startswith("\\")
+    ]
+    return types.CompletionList(is_incomplete=False, items=items)

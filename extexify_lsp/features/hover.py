@@ -1,0 +1,41 @@
+"""`textDocument/hover` on a symbol command: its package, mode and Unicode character."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from extexify_lsp.features.documents import open_document
+from extexify_lsp.items import client_position, symbol_markdown, symbol_plaintext
+from extexify_lsp.latex import command_span
+
+if TYPE_CHECKING:
+    from extexify_lsp.server import ExtexifyLanguageServer
+
+
+def hover_symbol(server: ExtexifyLanguageServer, params: types.HoverParams) -> types.Hover | None:
+    """Describe the symbol command under the cursor; None when it is not a known symbol."""
+    document = open_document(server.workspace, params.text_document.uri)
+    text = document.source
+    span = command_span(text, document.offset_at_position(params.position))
+    if span is None:
+        return None
+    start, end = span
+    symbols = server.symbols.by_command(text[start:end])
+    if not symbols and "{" in text[start:end]:
+        # `\alpha{x}`: the braced argument is not part of the command.
+        end = text.index("{", start)
+        symbols = server.symbols.by_command(text[start:end])
+    if not symbols:
+        return None
+    markdown = server.hover_markdown()
+    describe = symbol_markdown if markdown else symbol_plaintext
+    return types.Hover(
+        contents=types.MarkupContent(
+            kind=types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText,
+            # The same command can come from several packages (\iint: amsmath, esint).
+            value="\n\n---\n\n".join(describe(s) for s in symbols),
+        ),
+        range=types.Range(client_position(document, start), client_position(document, end)),
+    )

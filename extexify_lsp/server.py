@@ -1,0 +1,151 @@
+"""The extexify language server: one per client connection, all sharing one loaded recognizer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor, ThreadPoolExecutor
+
+import numpy as np
+import torch
+from lsprotocol import types
+from lsprotocol.converters import get_converter
+from pygls.capabilities import get_capability
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+
+from extexify_lsp.features.completion import complete_command
+from extexify_lsp.features.hover import hover_symbol
+from extexify_lsp.features.recognize import recognize_strokes
+from extexify_lsp.protocol import RECOGNIZE_STROKES, SERVER_NAME, SERVER_VERSION, InvalidParamsError
+from extexify_lsp.recognizer import Candidate, Recognizer
+from extexify_lsp.symbols import SymbolTable
+
+logger = logging.getLogger("extexify_lsp")
+
+# A diagonal line: any drawing will do to run the model once before the first request.
+WARM_UP_STROKE = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 10.0]])
+
+_LOG_LEVELS = {
+    logging.ERROR: types.MessageType.Error,
+    logging.WARNING: types.MessageType.Warning,
+    logging.INFO: types.MessageType.Info,
+}
+
+
+class ExtexifyLanguageServer(LanguageServer):
+    """A pygls server holding the recognizer and the single thread that runs it."""
+
+    def __init__(self, recognizer: Recognizer, inference: Executor) -> None:
+        super().__init__(
+            SERVER_NAME,
+            SERVER_VERSION,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            # lsprotocol's plain converter keeps custom methods' params as JSON; pygls' default turns
+            # them into namedtuples, which would read a point {"y", "x"} in key order.
+            converter_factory=get_converter,
+        )
+        self.recognizer = recognizer
+        self.inference = inference
+        self.log_handler = ClientLogHandler(self)
+
+    @property
+    def symbols(self) -> SymbolTable:
+        return self.recognizer.symbols
+
+    async def recognize(self, drawing: list[np.ndarray], limit: int) -> list[Candidate]:
+        """Run the model off the event loop; one inference thread answers requests in arrival order."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.inference, self.recognizer.recognize, drawing, limit)
+
+    def disconnect(self) -> None:
+        """Stop forwarding logs to this server's client, which has gone."""
+        logger.removeHandler(self.log_handler)
+
+    def completion_markdown(self) -> bool:
+        """Markdown documentation, unless the client lists completion formats without Markdown."""
+        formats = get_capability(
+            self.client_capabilities, "text_document.completion.completion_item.documentation_format", None
+        )
+        return formats is None or types.MarkupKind.Markdown in formats
+
+    def hover_markdown(self) -> bool:
+        formats = get_capability(self.client_capabilities, "text_document.hover.content_format", None)
+        return formats is None or types.MarkupKind.Markdown in formats
+
+
+class ClientLogHandler(logging.Handler):
+    """Forwards extexify's log records to the client as `window/logMessage`, from any thread."""
+
+    def __init__(self, server: LanguageServer) -> None:
+        super().__init__(logging.INFO)
+        self.server = server
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.loop is None or self.loop.is_closed():
+            return
+        params = types.LogMessageParams(
+            type=_LOG_LEVELS.get(record.levelno, types.MessageType.Log), message=self.format(record)
+        )
+        self.loop.call_soon_threadsafe(self.server.window_log_message, params)
+
+
+def inference_executor(recognizer: Recognizer) -> ThreadPoolExecutor:
+    """The one thread that runs the model, warmed up so that the first request is as fast as the rest."""
+    # One thread per request: a 32x32 drawing is too small to gain from more, and cores are shared.
+    executor = ThreadPoolExecutor(
+        max_workers=1,
+        thread_name_prefix="extexify-inference",
+        initializer=torch.set_num_threads,
+        initargs=(1,),
+    )
+    executor.submit(recognizer.recognize, [WARM_UP_STROKE]).result()
+    return executor
+
+
+def create_server(recognizer: Recognizer, inference: Executor) -> ExtexifyLanguageServer:
+    """A server with extexify's features registered; `inference` must be a single-worker executor."""
+    server = ExtexifyLanguageServer(recognizer, inference)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: ExtexifyLanguageServer, params: types.InitializedParams) -> None:
+        ls.log_handler.loop = asyncio.get_running_loop()
+        logger.addHandler(ls.log_handler)
+        logger.info(
+            "%s %s ready: %d symbols, model on %s",
+            SERVER_NAME,
+            SERVER_VERSION,
+            len(ls.symbols),
+            ls.recognizer.device,
+        )
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: ExtexifyLanguageServer, params: None) -> None:
+        ls.disconnect()
+
+    @server.feature(RECOGNIZE_STROKES)
+    async def on_recognize_strokes(ls: ExtexifyLanguageServer, params: object) -> types.CompletionList:
+        try:
+            return await recognize_strokes(ls, params)
+        except InvalidParamsError as error:
+            logger.debug("%s: invalid params: %s", RECOGNIZE_STROKES, error)
+            raise JsonRpcInvalidParams(str(error)) from None
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=["\\"]))
+    def on_completion(
+        ls: ExtexifyLanguageServer, params: types.CompletionParams
+    ) -> types.CompletionList | None:
+        try:
+            return complete_command(ls, params)
+        except InvalidParamsError as error:
+            raise JsonRpcInvalidParams(str(error)) from None
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def on_hover(ls: ExtexifyLanguageServer, params: types.HoverParams) -> types.Hover | None:
+        try:
+            return hover_symbol(ls, params)
+        except InvalidParamsError as error:
+            raise JsonRpcInvalidParams(str(error)) from None
+
+    return server

@@ -1,0 +1,115 @@
+"""`textDocument/completion` after a backslash, against the real server and the shipped model's symbols."""
+
+from __future__ import annotations
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from tests.extexify_lsp.lsp_client import cursor, open_document
+
+pytestmark = [
+    pytest.mark.asyncio(loop_scope="module"),
+    # pytest-lsp warns when an answer uses what the client did not declare (e.g. Markdown): fail instead.
+    pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning"),
+]
+
+DOCUMENT = "\\documentclass{article}\n%s\\begin{document}\n%s\n\\end{document}\n"
+
+
+async def complete(
+    client: LanguageClient, preamble: str, body: str
+) -> tuple[types.CompletionList | None, str]:
+    text, position = cursor(DOCUMENT % (preamble, body))
+    uri = open_document(client, text)
+    result = await client.text_document_completion_async(
+        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position)
+    )
+    return result, text
+
+
+def by_id(result: types.CompletionList) -> dict[str, types.CompletionItem]:
+    return {item.data["symbolId"]: item for item in result.items}
+
+
+async def test_completion_lists_every_symbol_command(client: LanguageClient) -> None:
+    result, _ = await complete(client, "", r"$x \le|$")
+    assert result is not None and result.is_incomplete is False
+    items = by_id(result)
+    # Every symbol whose command is a control sequence; `|`, `[`, `/` ... are not typed after a backslash.
+    assert len(items) > 1100
+    assert all(item.label.startswith("\\") for item in result.items)
+    leqslant = items["latex:amssymb:leqslant"]
+    assert leqslant.label == "\\leqslant"
+    assert leqslant.detail == "amssymb · math mode"
+    assert leqslant.data == {"symbolId": "latex:amssymb:leqslant", "package": "amssymb", "mode": "math"}
+    documentation = leqslant.documentation
+    text = documentation.value if isinstance(documentation, types.MarkupContent) else documentation
+    assert "amssymb" in text and "⩽" in text and "U+2A7D" in text
+
+
+async def test_completion_replaces_the_typed_prefix_and_adds_the_package(client: LanguageClient) -> None:
+    result, _ = await complete(client, "", r"$x \le|$")
+    leqslant = by_id(result)["latex:amssymb:leqslant"]
+    # Line 2 is `$x \le$`: the typed `\le` (characters 3 to 6) becomes the command.
+    assert leqslant.text_edit == types.TextEdit(
+        range=types.Range(types.Position(2, 3), types.Position(2, 6)), new_text="\\leqslant"
+    )
+    assert list(leqslant.additional_text_edits) == [
+        types.TextEdit(
+            range=types.Range(types.Position(0, 23), types.Position(0, 23)),
+            new_text="\n\\usepackage{amssymb}",
+        )
+    ]
+    alpha = by_id(result)["latex:latex2e:alpha"]
+    assert alpha.text_edit.new_text == "\\alpha" and not alpha.additional_text_edits
+
+
+async def test_no_package_edit_when_the_preamble_loads_it(client: LanguageClient) -> None:
+    result, _ = await complete(client, "\\usepackage{amssymb}\n\\usepackage[T1]{fontenc}\n", r"Text \|")
+    items = by_id(result)
+    assert not items["latex:amssymb:leqslant"].additional_text_edits
+    assert not items["latex:latex2e:guillemotleft"].additional_text_edits
+    # A package not loaded yet goes after the last \usepackage (line 2).
+    assert list(items["latex:wasysym:smiley"].additional_text_edits) == [
+        types.TextEdit(
+            range=types.Range(types.Position(2, 24), types.Position(2, 24)),
+            new_text="\n\\usepackage{wasysym}",
+        )
+    ]
+
+
+async def test_t1_symbols_load_the_font_encoding(client: LanguageClient) -> None:
+    result, _ = await complete(client, "", r"Text \guil|")
+    guillemot = by_id(result)["latex:latex2e:guillemotleft"]
+    assert guillemot.detail == "core LaTeX · text mode · T1 font encoding"
+    assert [e.new_text for e in guillemot.additional_text_edits] == ["\n\\usepackage[T1]{fontenc}"]
+
+
+@pytest.mark.parametrize(("body", "first_mode"), [(r"$x \|$", "math"), (r"Text \|", "text")])
+async def test_symbols_for_the_mode_at_the_cursor_sort_first(
+    client: LanguageClient, body: str, first_mode: str
+) -> None:
+    result, _ = await complete(client, "", body)
+    modes = [item.data["mode"] for item in sorted(result.items, key=lambda item: item.sort_text)]
+    other = "text" if first_mode == "math" else "math"
+    assert max(i for i, m in enumerate(modes) if m != other) < min(
+        i for i, m in enumerate(modes) if m == other
+    )
+    # While typing, nothing is wrapped in $...$ or \text{...}: the user chose where the command goes.
+    assert all(item.text_edit.new_text == item.label for item in result.items)
+
+
+@pytest.mark.parametrize("body", ["Plain text|", "$x|$", "\\alpha |"])
+async def test_no_completion_without_a_backslash(client: LanguageClient, body: str) -> None:
+    result, _ = await complete(client, "", body)
+    assert result is None
+
+
+async def test_plain_text_documentation_for_clients_without_markdown(
+    plaintext_client: LanguageClient,
+) -> None:
+    result, _ = await complete(plaintext_client, "", r"$x \le|$")
+    documentation = by_id(result)["latex:amssymb:leqslant"].documentation
+    assert isinstance(documentation, str)
+    assert "`" not in documentation and "\\usepackage{amssymb}" in documentation

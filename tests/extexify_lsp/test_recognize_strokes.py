@@ -1,0 +1,311 @@
+"""`extexify/recognizeStrokes` end to end: the real server process, the shipped model, real drawings."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
+from pytest_lsp import LanguageClient
+
+from extexify_lsp.items import MODE_FIT_BONUS
+from extexify_lsp.protocol import RECOGNIZE_STROKES, strokes_param
+from tests.extexify_lsp.lsp_client import at, cursor, open_document, recognize
+from training.dataset import Dataset
+from training.split import Split
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+# A "≤" drawn in canvas pixels: a wedge and a bar under it.
+LEQ = [[[0, 0, 0], [90, 45, 120], [0, 90, 240]], [[0, 120, 500], [90, 120, 620]]]
+SAMPLE_SIZE = 40
+TOP = 5
+
+
+def held_out_samples(dataset: Dataset, split: Split, count: int) -> list[int]:
+    """One test-split drawing for each of `count` symbols spread evenly over the symbol table."""
+    first = {}
+    for i in split.test.tolist():
+        first.setdefault(int(dataset.labels[i]), i)
+    labels = sorted(first)
+    return [first[labels[k * len(labels) // count]] for k in range(count)]
+
+
+@pytest.mark.slow
+async def test_real_drawings_are_recognized_in_the_top_5(
+    client: LanguageClient, full_dataset_and_split: tuple[Dataset, Split]
+) -> None:
+    dataset, split = full_dataset_and_split
+    samples = held_out_samples(dataset, split, SAMPLE_SIZE)
+    hits = []
+    for i in samples:
+        result = await recognize(client, {"strokes": strokes_param(dataset.drawing(i)), "limit": TOP})
+        hits.append(dataset.symbol_id(i) in [item.data["symbolId"] for item in result.items])
+    assert sum(hits) >= 0.8 * SAMPLE_SIZE, f"{sum(hits)}/{SAMPLE_SIZE} held-out drawings in the top {TOP}"
+
+
+async def test_items_are_ranked_symbol_completions(client: LanguageClient) -> None:
+    result = await recognize(client, {"strokes": LEQ, "limit": 100})
+    assert len(result.items) == 100
+    scores = [item.data["score"] for item in result.items]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert sum(scores) <= 1.0 + 1e-4  # probabilities of distinct symbols
+    assert [item.sort_text for item in result.items] == sorted(item.sort_text for item in result.items)
+    assert len({item.data["symbolId"] for item in result.items}) == 100
+    for item in result.items:
+        assert set(item.data) == {"symbolId", "score", "package", "mode"}
+        assert item.label.startswith("\\") or not item.label[0].isalpha()
+        assert item.kind is not None
+        mode = {"math": "math mode", "text": "text mode", "both": "math or text mode"}[item.data["mode"]]
+        assert item.detail.startswith(f"{item.data['package'] or 'core LaTeX'} · {mode}")
+        assert item.text_edit is None and not item.additional_text_edits  # no document given
+
+
+async def test_default_limit_and_point_forms(client: LanguageClient) -> None:
+    as_pairs = [[p[:2] for p in stroke] for stroke in LEQ]
+    as_objects = [[{"y": p[1], "x": p[0], "t": p[2]} for p in stroke] for stroke in LEQ]
+    results = [await recognize(client, {"strokes": s}) for s in (LEQ, as_pairs, as_objects)]
+    assert all(len(r.items) == 10 for r in results)
+    # The same drawing in three point forms (objects with keys out of order) is the same drawing.
+    ids = [[item.data["symbolId"] for item in r.items] for r in results]
+    assert ids[0] == ids[1] == ids[2]
+
+
+async def test_scale_and_offset_do_not_matter(client: LanguageClient) -> None:
+    moved = [[[x * 3 + 1000, y * 3 - 500, t] for x, y, t in stroke] for stroke in LEQ]
+    first = await recognize(client, {"strokes": LEQ, "limit": 3})
+    second = await recognize(client, {"strokes": moved, "limit": 3})
+    assert [i.label for i in first.items] == [i.label for i in second.items]
+
+
+def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
+    """Apply LSP edits to ASCII text (positions are then plain str offsets)."""
+    lines = text.splitlines(keepends=True)
+
+    def offset(position: types.Position) -> int:
+        return sum(len(line) for line in lines[: position.line]) + position.character
+
+    for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
+        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
+    return text
+
+
+def document(preamble: str, body: str) -> str:
+    return f"\\documentclass{{article}}\n{preamble}\\begin{{document}}\n{body}\n\\end{{document}}\n"
+
+
+MATH_BODIES = [
+    "$x |$",
+    "$|$",
+    "$$ x | $$",
+    r"\( | \)",
+    r"\[ x | \]",
+    *(
+        f"\\begin{{{env}}}\n  x |\n\\end{{{env}}}"
+        for env in ("equation", "align", "gather", "multline")
+        for env in (env, env + "*")
+    ),
+    r"$\text{if $|$}$",
+]
+TEXT_BODIES = [
+    "Plain |",
+    "$x$ then |",
+    "\\begin{equation}\n  x\n\\end{equation}\n|",
+    r"$x \text{ if | }$",
+    r"\[ \mbox{|} \]",
+    r"costs \$5 |",
+    "% $ commented\n|",
+]
+PREAMBLES = ["", "\\usepackage{amssymb}\n", "\\usepackage[T1]{fontenc}\n\\usepackage{amsmath,textcomp}\n"]
+
+
+def expected_document(preamble: str, body: str, item: types.CompletionItem, in_math: bool) -> str:
+    """The document after inserting `item`, by the rules of the issue, written out independently."""
+    command, mode, package = item.label, item.data["mode"], item.data["package"]
+    loaded = preamble
+    needed = []
+    if package is not None and package not in loaded:
+        needed.append(f"\\usepackage{{{package}}}")
+    if "T1" in item.detail and "[T1]{fontenc}" not in loaded:
+        needed.append("\\usepackage[T1]{fontenc}")
+    if mode == "math" and not in_math:
+        command = f"${command}$"
+    elif mode == "text" and in_math:
+        command = f"\\text{{{command}}}"
+        if "amsmath" not in loaded and "\\usepackage{amsmath}" not in needed:
+            needed.append("\\usepackage{amsmath}")
+    new_preamble = preamble + "".join(line + "\n" for line in needed)
+    return document(new_preamble, body.replace("|", command))
+
+
+@pytest.mark.parametrize("preamble", PREAMBLES)
+@pytest.mark.parametrize(
+    ("body", "in_math"), [(b, True) for b in MATH_BODIES] + [(b, False) for b in TEXT_BODIES]
+)
+async def test_edits_insert_the_command_for_the_mode_and_load_its_package(
+    client: LanguageClient, preamble: str, body: str, in_math: bool
+) -> None:
+    text, position = cursor(document(preamble, body))
+    uri = open_document(client, text)
+    result = await recognize(
+        client, {"strokes": LEQ, "limit": 100, "textDocument": {"uri": uri}, "position": at(position)}
+    )
+    assert len(result.items) == 100
+    for item in result.items:
+        assert item.text_edit.range == types.Range(position, position)
+        edited = apply_edits(text, [item.text_edit, *(item.additional_text_edits or [])])
+        assert edited == expected_document(preamble, body, item, in_math), item.label
+    # The test covers what it claims to: packages to add, and both wrappings or none.
+    assert any(item.additional_text_edits for item in result.items)
+    assert any(item.data["mode"] != "both" and item.text_edit.new_text != item.label for item in result.items)
+
+
+def fits(mode: str, in_math: bool) -> bool:
+    return mode == "both" or (mode == "math") == in_math
+
+
+async def test_candidates_that_fit_the_mode_rank_a_little_higher(client: LanguageClient) -> None:
+    for body, in_math in (("$x |$", True), ("Plain |", False)):
+        text, position = cursor(document("", body))
+        uri = open_document(client, text)
+        result = await recognize(
+            client, {"strokes": LEQ, "limit": 50, "textDocument": {"uri": uri}, "position": at(position)}
+        )
+        ranked = [
+            item.data["score"] * (MODE_FIT_BONUS if fits(item.data["mode"], in_math) else 1.0)
+            for item in result.items
+        ]
+        assert ranked == sorted(ranked, reverse=True)
+
+
+async def test_incremental_and_full_changes_are_tracked(client: LanguageClient) -> None:
+    text, position = cursor(document("", "$x |$"))
+    uri = open_document(client, text)
+    params = {"strokes": LEQ, "limit": 100, "textDocument": {"uri": uri}, "position": at(position)}
+
+    def edited_packages(result: types.CompletionList) -> set[str]:
+        return {e.new_text for item in result.items for e in item.additional_text_edits or []}
+
+    assert "\n\\usepackage{amssymb}" in edited_packages(await recognize(client, params))
+    # Incremental: insert a \usepackage line after \documentclass (line 0); the cursor moves down a line.
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(1, 0), types.Position(1, 0)),
+                    text="\\usepackage{amssymb,wasysym}\n",
+                )
+            ],
+        )
+    )
+    params["position"] = {"line": position.line + 1, "character": position.character}
+    packages = edited_packages(await recognize(client, params))
+    assert packages and not {"\n\\usepackage{amssymb}", "\n\\usepackage{wasysym}"} & packages
+    # Full: replace the whole text with a document in text mode at the cursor.
+    full, full_position = cursor(document("", "Plain |"))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=3),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=full)],
+        )
+    )
+    params["position"] = at(full_position)
+    result = await recognize(client, params)
+    assert "\n\\usepackage{amssymb}" in edited_packages(result)
+    assert all(
+        item.text_edit.new_text == f"${item.label}$" for item in result.items if item.data["mode"] == "math"
+    )
+
+
+async def test_a_document_not_opened_is_read_from_its_file(client: LanguageClient, tmp_path: Path) -> None:
+    text, position = cursor(document("\\usepackage{amssymb}\n", "$x |$"))
+    path = tmp_path / "on-disk.tex"
+    path.write_text(text)
+    result = await recognize(
+        client,
+        {"strokes": LEQ, "limit": 100, "textDocument": {"uri": path.as_uri()}, "position": at(position)},
+    )
+    for item in result.items:
+        assert item.text_edit.range.start == position
+        new_lines = {e.new_text for e in item.additional_text_edits or []}
+        assert "\n\\usepackage{amssymb}" not in new_lines
+
+
+ORIGIN = {"line": 0, "character": 0}
+
+
+def in_document(uri: str, position: object = ORIGIN) -> dict[str, object]:
+    return {"textDocument": {"uri": uri}, "position": position}
+
+
+TOO_MANY_POINTS = [[[i, i] for i in range(10_001)]]
+TOO_MANY_STROKES = [[[i, i]] for i in range(201)]
+BAD_PARAMS = [
+    ([[[0, 0]]], "params must be an object"),
+    ({}, "lack 'strokes'"),
+    ({"strokes": "a line"}, "strokes must be a list"),
+    ({"strokes": []}, "empty"),
+    ({"strokes": [[], []]}, "empty"),
+    ({"strokes": [[[0, "1"]]]}, "stroke 0, point 0: y must be a number"),
+    ({"strokes": [[[0, 0], [0, math.nan]]]}, "stroke 0, point 1: y is nan"),
+    ({"strokes": [[[0, 0], [0, math.inf, 3]]]}, "not a finite number"),
+    ({"strokes": [[[0, 0], [1]]]}, "a point is [x, y]"),
+    ({"strokes": [[{"x": 1}]]}, "needs 'x' and 'y'"),
+    ({"strokes": TOO_MANY_POINTS}, "too many points"),
+    ({"strokes": TOO_MANY_STROKES}, "too many strokes"),
+    ({"strokes": LEQ, "limit": 0}, "limit must be an integer from 1 to 100"),
+    ({"strokes": LEQ, "limit": 101}, "limit must be an integer from 1 to 100"),
+    ({"strokes": LEQ, "limit": "5"}, "limit must be an integer"),
+    ({"strokes": LEQ, "limit": 2.5}, "limit must be an integer"),
+    ({"strokes": LEQ, "limit": True}, "limit must be an integer"),
+    ({"strokes": LEQ, "textDocument": {"uri": "file:///x.tex"}}, "give both or neither"),
+    ({"strokes": LEQ, "position": ORIGIN}, "give both or neither"),
+    ({"strokes": LEQ, "textDocument": "file:///x.tex", "position": ORIGIN}, "'uri'"),
+    ({"strokes": LEQ, **in_document("file:///x.tex", {"line": -1, "character": 0})}, "line"),
+    ({"strokes": LEQ, **in_document("file:///x.tex", {"line": 0})}, "character"),
+    ({"strokes": LEQ, **in_document("file:///no/such.tex")}, "is not open and cannot be read"),
+    ({"strokes": LEQ, **in_document("untitled:Untitled-1")}, "is not open"),
+]
+
+
+@pytest.mark.parametrize(("params", "message"), BAD_PARAMS)
+async def test_bad_params_get_invalid_params_and_the_server_keeps_serving(
+    client: LanguageClient, params: object, message: str
+) -> None:
+    with pytest.raises(JsonRpcInvalidParams) as error:
+        await client.protocol.send_request_async(RECOGNIZE_STROKES, params)
+    assert message in error.value.message
+    assert len((await recognize(client, {"strokes": LEQ, "limit": 1})).items) == 1
+
+
+async def test_pipelined_requests_are_all_answered_in_order(client: LanguageClient) -> None:
+    answered: list[int] = []
+    futures = []
+    for i in range(200):
+        future = client.protocol.send_request(RECOGNIZE_STROKES, {"strokes": LEQ, "limit": 1 + i % 5})
+        future.add_done_callback(lambda _, i=i: answered.append(i))
+        futures.append(future)
+    results = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+    assert answered == list(range(200))
+    assert [len(r["items"]) for r in results] == [1 + i % 5 for i in range(200)]
+
+
+async def test_a_superseded_request_can_be_cancelled(client: LanguageClient) -> None:
+    # Long drawings keep the queue busy for a while, so the cancellations arrive before their requests run.
+    spiral = [[[300 + i * math.cos(i / 20), 300 + i * math.sin(i / 20)] for i in range(1000)]]
+    ids = [f"cancel-{i}" for i in range(40)]
+    futures = [client.protocol.send_request(RECOGNIZE_STROKES, {"strokes": spiral}, msg_id=i) for i in ids]
+    for msg_id in ids[10:]:
+        client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+    outcomes = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures), return_exceptions=True)
+    assert all(isinstance(o, dict) for o in outcomes[:10])
+    cancelled = [o for o in outcomes[10:] if isinstance(o, JsonRpcException)]
+    assert cancelled, "no queued request was cancelled"
+    assert all(o.code == JsonRpcRequestCancelled.CODE for o in cancelled)
+    assert all(isinstance(o, dict | JsonRpcException) for o in outcomes[10:])
+    assert len((await recognize(client, {"strokes": LEQ})).items) == 10

@@ -1,0 +1,142 @@
+"""`extexify-lsp --tcp` and `--ws` (with its Origin check) and start-up errors, on the real server process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from extexify_lsp.protocol import RECOGNIZE_STROKES
+from tests.extexify_lsp.lsp_client import CONVERTER, SERVER_COMMAND, make_client
+
+LEQ = [[[0, 0], [90, 45], [0, 90]], [[0, 120], [90, 120]]]
+START_TIMEOUT = 60  # seconds; torch's import alone takes a while on a busy machine
+
+
+@asynccontextmanager
+async def listening(*args: str) -> AsyncIterator[tuple[int, Callable[[], bytes]]]:
+    """Run the server with `args`; yield its port (read from its log) and a reader of what it printed
+    on stdout, which must stay empty: logs go to stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *SERVER_COMMAND, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    stdout: list[bytes] = []
+    try:
+        port = None
+        while port is None:
+            line = await asyncio.wait_for(process.stderr.readline(), START_TIMEOUT)
+            assert line, f"the server exited before listening (code {await process.wait()})"
+            if match := re.search(rb"listening on \w+://127\.0\.0\.1:(\d+)", line):
+                port = int(match[1])
+        # Keep reading its log so that the server never blocks on a full stderr pipe.
+        drain = asyncio.create_task(process.stderr.read())
+        yield port, lambda: b"".join(stdout)
+        drain.cancel()
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        stdout.append(await process.stdout.read())
+        await process.wait()
+
+
+async def initialize_and_recognize(client: LanguageClient) -> None:
+    await client.initialize_session(types.InitializeParams(capabilities=types.ClientCapabilities()))
+    raw = await client.protocol.send_request_async(RECOGNIZE_STROKES, {"strokes": LEQ, "limit": 3})
+    assert len(CONVERTER.structure(raw, types.CompletionList).items) == 3
+    await client.shutdown_session()
+
+
+async def test_tcp_serves_a_client_and_prints_nothing_on_stdout() -> None:
+    async with listening("--tcp", "0") as (port, printed):
+        client = make_client()
+        await client.start_tcp("127.0.0.1", port)
+        await initialize_and_recognize(client)
+        await client.stop()
+    assert printed() == b""
+
+
+async def test_ws_serves_a_client_that_sends_no_origin() -> None:
+    async with listening("--ws", "127.0.0.1:0") as (port, printed):
+        client = make_client()
+        await client.start_ws("127.0.0.1", port)
+        await initialize_and_recognize(client)
+        await client.stop()
+    assert printed() == b""
+
+
+async def exchange(port: int, origin: str) -> dict:
+    """Initialize and recognize over a raw WebSocket as a page at `origin`; return the recognize result."""
+    async with connect(f"ws://127.0.0.1:{port}", origin=origin) as websocket:
+
+        async def request(msg_id: int, method: str, params: object) -> dict:
+            await websocket.send(
+                json.dumps({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+            )
+            while (message := json.loads(await websocket.recv())).get("id") != msg_id:
+                pass  # window/logMessage and other notifications
+            return message
+
+        await request(1, "initialize", {"processId": None, "rootUri": None, "capabilities": {}})
+        await websocket.send(json.dumps({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+        return await request(2, RECOGNIZE_STROKES, {"strokes": LEQ, "limit": 2})
+
+
+LOCAL_PAGES = ["http://localhost:5173", "http://127.0.0.1:8000", "http://localhost"]
+FOREIGN_PAGES = ["https://evil.example", "http://localhost.evil.example", "https://localhost:5173", "null"]
+
+
+async def test_ws_serves_local_pages_and_refuses_foreign_ones() -> None:
+    async with listening("--ws", "0") as (port, _):
+        for origin in FOREIGN_PAGES:
+            with pytest.raises(InvalidStatus) as refused:
+                await exchange(port, origin)
+            assert refused.value.response.status_code == 403, origin
+        # Refusals hurt no one else: local pages still get answers.
+        for origin in LOCAL_PAGES:
+            assert len((await exchange(port, origin))["result"]["items"]) == 2, origin
+
+
+async def test_allow_origin_replaces_the_default_origins() -> None:
+    async with listening("--ws", "0", "--allow-origin", "https://pad.example") as (port, _):
+        assert len((await exchange(port, "https://pad.example"))["result"]["items"]) == 2
+        with pytest.raises(InvalidStatus):
+            await exchange(port, "http://localhost:5173")
+
+
+async def run_cli(*args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        *SERVER_COMMAND, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
+    assert out == b""
+    return process.returncode, err.decode()
+
+
+async def test_a_missing_model_is_a_clear_error(tmp_path: Path) -> None:
+    code, err = await run_cli("--model", str(tmp_path / "nowhere"))
+    assert code != 0
+    assert f"no model metadata at {tmp_path / 'nowhere'}" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tcp", "localhost:http"], "is not HOST:PORT or PORT"),
+        (["--ws", "70000"], "outside 0..65535"),
+        (["--allow-origin", "https://pad.example"], "--allow-origin only applies to --ws"),
+        (["--tcp", "1", "--ws", "2"], "not allowed with argument"),
+    ],
+)
+async def test_bad_arguments_are_clear_errors(args: list[str], message: str) -> None:
+    code, err = await run_cli(*args)
+    assert code == 2 and message in err
