@@ -1,0 +1,68 @@
+// The extexify LSP extension as TypeScript types: the one place the custom method name is spelled for TS.
+// Mirrors extexify_lsp/protocol.py; the standard LSP parts are the subset the clients use.
+
+/** Custom request: recognize a drawing, answered with a ranked `CompletionList`. */
+export const RECOGNIZE_STROKES = "extexify/recognizeStrokes";
+/** The most candidates one request may ask for (`limit`). */
+export const MAX_LIMIT = 100;
+
+/** One sampled pointer position: x, y (y grows downwards) and a timestamp in milliseconds. */
+export type Point = [x: number, y: number, t: number];
+export type Stroke = Point[];
+
+export interface Position {
+  line: number;
+  character: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export interface TextEdit {
+  range: Range;
+  newText: string;
+}
+
+export interface RecognizeStrokesParams {
+  strokes: Stroke[];
+  /** How many candidates to return, 1..100 (server default 10). */
+  limit?: number;
+  /** With `position`, asks for `textEdit`/`additionalTextEdits` fitted to this open document. */
+  textDocument?: { uri: string };
+  position?: Position;
+}
+
+export type SymbolMode = "math" | "text" | "both";
+
+export interface SymbolData {
+  symbolId: string;
+  score: number;
+  /** The LaTeX package providing the command; null for core LaTeX. */
+  package: string | null;
+  mode: SymbolMode;
+  /** The symbol's Unicode character, when the server knows one. */
+  unicode?: string | null;
+}
+
+export interface MarkupContent {
+  kind: "markdown" | "plaintext";
+  value: string;
+}
+
+export interface CompletionItem {
+  label: string;
+  kind?: number;
+  detail?: string;
+  documentation?: string | MarkupContent;
+  sortText?: string;
+  textEdit?: TextEdit;
+  additionalTextEdits?: TextEdit[];
+  data: SymbolData;
+}
+
+export interface CompletionList {
+  isIncomplete: boolean;
+  items: CompletionItem[];
+}

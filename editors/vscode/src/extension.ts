@@ -1,0 +1,33 @@
+// Entry point: starts extexify-lsp for LaTeX documents and registers "extexify: Draw a symbol".
+import * as vscode from "vscode";
+
+import { DrawPanel } from "./drawPanel";
+import { Server } from "./server";
+
+let server: Server | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const output = vscode.window.createOutputChannel("extexify", { log: true });
+  const activeServer = new Server(output);
+  server = activeServer;
+  const drawPanel = new DrawPanel(context.extensionUri, () => activeServer.state, output);
+  context.subscriptions.push(
+    output,
+    activeServer,
+    drawPanel,
+    activeServer.onDidChange(() => drawPanel.serverChanged()),
+    vscode.commands.registerCommand("extexify.draw", () => drawPanel.show()),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration("extexify.server")) {
+        void activeServer.restart();
+      }
+    }),
+  );
+  // Not awaited: the draw command works at once and the pad shows the server's state until it is up.
+  void activeServer.start();
+}
+
+export async function deactivate(): Promise<void> {
+  await server?.stop();
+  server = undefined;
+}

@@ -1,0 +1,256 @@
+// A small JSON-RPC LSP client over a WebSocket to `extexify-lsp --ws HOST:PORT`: one JSON message per frame.
+// It initializes, keeps the host's documents in sync, recognizes strokes, cancels superseded requests and
+// reconnects (re-opening the documents) when the server goes away.
+import {
+  type CompletionList,
+  RECOGNIZE_STROKES,
+  type RecognizeStrokesParams,
+} from "../../pad/src/protocol";
+
+export type ConnectionState = "connecting" | "ready" | "disconnected" | "closed";
+
+export interface LspClientOptions {
+  /** e.g. `ws://127.0.0.1:8765` */
+  url: string;
+  /** Told about every connection change; `detail` is a message fit for the user. */
+  onStateChange?(state: ConnectionState, detail: string): void;
+  /** First delay before reconnecting; it doubles up to `maxReconnectDelayMs`. */
+  reconnectDelayMs?: number;
+  maxReconnectDelayMs?: number;
+  /** A request not answered by then fails (the server may be stuck). */
+  requestTimeoutMs?: number;
+}
+
+export interface LspClient {
+  readonly state: ConnectionState;
+  recognizeStrokes(params: RecognizeStrokesParams, signal?: AbortSignal): Promise<CompletionList>;
+  /** Register a document with the server; it is re-opened after every reconnect. */
+  openDocument(uri: string, languageId: string, text: string): void;
+  changeDocument(uri: string, text: string): void;
+  closeDocument(uri: string): void;
+  /** Shut down and stop reconnecting. */
+  close(): void;
+}
+
+/** An error answered by the server (JSON-RPC `error`). */
+export class LspResponseError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "LspResponseError";
+  }
+}
+
+/** A JSON-RPC response, or a request or notification from the server. */
+interface IncomingMessage {
+  id?: number | string | null;
+  method?: string;
+  result?: unknown;
+  error?: { code: number; message: string };
+}
+
+interface PendingRequest {
+  resolve(result: unknown): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+interface OpenDocument {
+  languageId: string;
+  version: number;
+  text: string;
+}
+
+// JSON-RPC / LSP error codes the client answers server requests with.
+const METHOD_NOT_FOUND = -32601;
+
+export function connectLsp(options: LspClientOptions): LspClient {
+  const firstDelay = options.reconnectDelayMs ?? 500;
+  const maxDelay = options.maxReconnectDelayMs ?? 5000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+
+  const pending = new Map<number, PendingRequest>();
+  const documents = new Map<string, OpenDocument>();
+  let socket: WebSocket | null = null;
+  let state: ConnectionState = "connecting";
+  let stateDetail = "";
+  let nextId = 1;
+  let reconnectDelay = firstDelay;
+  let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  const decoder = new TextDecoder();
+
+  function setState(next: ConnectionState, detail: string): void {
+    state = next;
+    stateDetail = detail;
+    options.onStateChange?.(next, detail);
+  }
+
+  function send(message: object): void {
+    socket?.send(JSON.stringify({ jsonrpc: "2.0", ...message }));
+  }
+
+  function request<T>(method: string, params: unknown, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(abortError());
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const finish = () => {
+        clearTimeout(entry.timer);
+        pending.delete(id);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onAbort = () => {
+        finish();
+        send({ method: "$/cancelRequest", params: { id } });
+        reject(abortError());
+      };
+      const entry: PendingRequest = {
+        resolve: (result) => {
+          finish();
+          resolve(result as T);
+        },
+        reject: (error) => {
+          finish();
+          reject(error);
+        },
+        timer: setTimeout(
+          () => entry.reject(new Error(`extexify-lsp did not answer ${method} within ${requestTimeoutMs} ms`)),
+          requestTimeoutMs,
+        ),
+      };
+      pending.set(id, entry);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      send({ id, method, params });
+    });
+  }
+
+  function notify(method: string, params: unknown): void {
+    send({ method, params });
+  }
+
+  function handleMessage(raw: string): void {
+    let message: IncomingMessage;
+    try {
+      message = JSON.parse(raw);
+    } catch {
+      console.warn("extexify: ignoring a message that is not JSON", raw);
+      return;
+    }
+    if (message.method === undefined) {
+      const entry = pending.get(Number(message.id));
+      if (!entry) return; // the answer to a request cancelled or timed out meanwhile
+      if (message.error) entry.reject(new LspResponseError(message.error.code, message.error.message));
+      else entry.resolve(message.result);
+    } else if (message.id !== undefined) {
+      // A request from the server: this client offers no capabilities that servers may call back into.
+      send({ id: message.id, error: { code: METHOD_NOT_FOUND, message: `${message.method} is not supported` } });
+    }
+  }
+
+  function openOnServer(uri: string, document: OpenDocument): void {
+    notify("textDocument/didOpen", {
+      textDocument: { uri, languageId: document.languageId, version: document.version, text: document.text },
+    });
+  }
+
+  async function initialize(): Promise<void> {
+    await request("initialize", {
+      processId: null,
+      clientInfo: { name: "extexify-web" },
+      rootUri: null,
+      capabilities: {
+        general: { positionEncodings: ["utf-16"] },
+        textDocument: { synchronization: { dynamicRegistration: false } },
+      },
+    });
+    notify("initialized", {});
+    for (const [uri, document] of documents) openOnServer(uri, document);
+  }
+
+  function connect(): void {
+    setState("connecting", `Connecting to extexify-lsp at ${options.url}…`);
+    const ws = new WebSocket(options.url);
+    // pygls sends each message as a binary frame of UTF-8 JSON.
+    ws.binaryType = "arraybuffer";
+    socket = ws;
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      initialize().then(
+        () => {
+          reconnectDelay = firstDelay;
+          setState("ready", `Connected to extexify-lsp at ${options.url}`);
+        },
+        (error: Error) => {
+          setState("disconnected", `extexify-lsp at ${options.url} failed to initialize: ${error.message}`);
+          ws.close();
+        },
+      );
+    };
+    ws.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
+      handleMessage(typeof event.data === "string" ? event.data : decoder.decode(event.data));
+    };
+    ws.onclose = () => {
+      if (socket !== ws) return;
+      socket = null;
+      const lost = new Error(`Lost the connection to extexify-lsp at ${options.url}`);
+      for (const entry of [...pending.values()]) entry.reject(lost);
+      if (state === "closed") return;
+      const seconds = (reconnectDelay / 1000).toFixed(1);
+      setState(
+        "disconnected",
+        opened
+          ? `Lost the connection to extexify-lsp at ${options.url}; reconnecting…`
+          : `Cannot reach extexify-lsp at ${options.url} (start it with \`extexify-lsp --ws HOST:PORT\`); ` +
+              `retrying in ${seconds} s`,
+      );
+      reconnectTimer = setTimeout(connect, reconnectDelay);
+      reconnectDelay = Math.min(reconnectDelay * 2, maxDelay);
+    };
+  }
+
+  connect();
+
+  return {
+    get state() {
+      return state;
+    },
+    recognizeStrokes(params, signal) {
+      if (state !== "ready") {
+        return Promise.reject(new Error(stateDetail));
+      }
+      return request<CompletionList>(RECOGNIZE_STROKES, params, signal);
+    },
+    openDocument(uri, languageId, text) {
+      const document = { languageId, version: 1, text };
+      documents.set(uri, document);
+      if (state === "ready") openOnServer(uri, document);
+    },
+    changeDocument(uri, text) {
+      const document = documents.get(uri);
+      if (!document) throw new Error(`changeDocument: ${uri} was never opened`);
+      document.version += 1;
+      document.text = text;
+      if (state === "ready") {
+        notify("textDocument/didChange", {
+          textDocument: { uri, version: document.version },
+          contentChanges: [{ text }],
+        });
+      }
+    },
+    closeDocument(uri) {
+      if (documents.delete(uri) && state === "ready") notify("textDocument/didClose", { textDocument: { uri } });
+    },
+    close() {
+      // No shutdown/exit: one server may serve several pages, and `exit` would end its process.
+      clearTimeout(reconnectTimer);
+      setState("closed", "Disconnected from extexify-lsp");
+      socket?.close();
+    },
+  };
+}
+
+function abortError(): DOMException {
+  return new DOMException("The request was superseded", "AbortError");
+}

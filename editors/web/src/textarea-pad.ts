@@ -1,0 +1,114 @@
+// The pad wired to a <textarea> editor and an extexify-lsp WebSocket: the textarea's text is the LSP
+// document, recognition asks for edits at its cursor, and a chosen candidate's edits go into it.
+import { createPad, type Pad } from "../../pad/src/pad";
+import { type CompletionItem, MAX_LIMIT, type Stroke, type TextEdit } from "../../pad/src/protocol";
+
+import { connectLsp, type ConnectionState, type LspClient } from "./lsp-client";
+import { applyTextEdits, positionAt } from "./text-edits";
+
+export interface TextareaPadOptions {
+  /** The `extexify-lsp --ws` address, e.g. `ws://127.0.0.1:8765`. */
+  serverUrl: string;
+  /** The URI the textarea's text is known by on the server. */
+  documentUri?: string;
+  /** Candidates shown (at most 9). */
+  limit?: number;
+  onStateChange?(state: ConnectionState, detail: string): void;
+}
+
+export interface TextareaPad {
+  pad: Pad;
+  client: LspClient;
+  destroy(): void;
+}
+
+export function createTextareaPad(
+  container: HTMLElement,
+  textarea: HTMLTextAreaElement,
+  options: TextareaPadOptions,
+): TextareaPad {
+  const uri = options.documentUri ?? "untitled:extexify-web.tex";
+  const limit = options.limit ?? 9;
+
+  // The editor state the shown candidates' edits were made for: they are stale once it changes.
+  let answeredFor = { text: textarea.value, cursor: textarea.selectionEnd };
+
+  const recognizeAtCursor = (strokes: Stroke[], count: number, signal?: AbortSignal) =>
+    client.recognizeStrokes(
+      { strokes, limit: count, textDocument: { uri }, position: positionAt(textarea.value, textarea.selectionEnd) },
+      signal,
+    );
+
+  const pad = createPad(container, {
+    limit,
+    async recognize(strokes, signal) {
+      const snapshot = { text: textarea.value, cursor: textarea.selectionEnd };
+      const result = await recognizeAtCursor(strokes, limit, signal);
+      answeredFor = snapshot;
+      return result;
+    },
+    onChoose: (item) => void choose(item, pad.strokes),
+  });
+
+  const client = connectLsp({
+    url: options.serverUrl,
+    onStateChange(state, detail) {
+      if (state === "ready") {
+        pad.setError(null);
+        pad.refresh();
+      } else if (state === "disconnected") {
+        pad.setError(detail);
+      }
+      options.onStateChange?.(state, detail);
+    },
+  });
+  client.openDocument(uri, "latex", textarea.value);
+
+  async function choose(item: CompletionItem, strokes: Stroke[]): Promise<void> {
+    let fitted: CompletionItem | undefined = item;
+    if (textarea.value !== answeredFor.text || textarea.selectionEnd !== answeredFor.cursor) {
+      // The text or the cursor moved since the answer: ask again for edits that fit the cursor now.
+      try {
+        const fresh = await recognizeAtCursor(strokes, MAX_LIMIT);
+        fitted = fresh.items.find((candidate) => candidate.data.symbolId === item.data.symbolId);
+      } catch (error) {
+        pad.setError(`Could not insert ${item.label}: ${error instanceof Error ? error.message : String(error)}`);
+        return;
+      }
+    }
+    if (fitted === undefined) {
+      pad.setError(`Could not place ${item.label} at the cursor any more: draw it again`);
+      return;
+    }
+    insert(fitted);
+  }
+
+  function insert(item: CompletionItem): void {
+    // Without a document on the server there are no edits: insert the bare command at the cursor.
+    const main: TextEdit = item.textEdit ?? {
+      range: {
+        start: positionAt(textarea.value, textarea.selectionStart),
+        end: positionAt(textarea.value, textarea.selectionEnd),
+      },
+      newText: item.label,
+    };
+    const { text, cursor } = applyTextEdits(textarea.value, [main, ...(item.additionalTextEdits ?? [])]);
+    textarea.value = text;
+    textarea.setSelectionRange(cursor, cursor);
+    textarea.focus();
+    client.changeDocument(uri, text);
+  }
+
+  const onInput = () => client.changeDocument(uri, textarea.value);
+  textarea.addEventListener("input", onInput);
+
+  return {
+    pad,
+    client,
+    destroy() {
+      textarea.removeEventListener("input", onInput);
+      pad.destroy();
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,294 @@
+"""The browser pad in headless Chromium against the real `extexify-lsp --ws` and the real model."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from webpad import (
+    CANDIDATE,
+    ROOT,
+    WEB_DIR,
+    WebSocketServer,
+    candidate,
+    chromium,
+    drag,
+    draw,
+    on_canvas,
+    running_server,
+    serve_directory,
+    wait_for_candidates,
+)
+
+from training.dataset import Dataset
+from training.split import Split
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+# Drawn star shapes are hard to mistake; the symbol comes from a package, so choosing it adds \usepackage.
+SYMBOL_ID = "latex:amssymb:bigstar"
+COMMAND = r"\bigstar"
+PACKAGE = "amssymb"
+DOCUMENT = "\\documentclass{article}\n\\begin{document}\nLet $x  y$.\n\\end{document}\n"
+CURSOR = DOCUMENT.index("$x  y$") + len("$x ")
+ERROR = ".extexify-pad__error"
+
+# Records what the page sends to the server and can hold back its answers (a slow network), so a request
+# is reliably still in flight when the next stroke starts.
+RECORD_TRAFFIC = """
+window.sentMessages = [];
+window.answerDelayMs = 0;
+window.WebSocket = class extends window.WebSocket {
+    send(data) {
+        window.sentMessages.push(JSON.parse(data));
+        super.send(data);
+    }
+    set onmessage(handler) {
+        super.onmessage = (event) => setTimeout(() => handler(event), window.answerDelayMs);
+    }
+};
+"""
+
+
+def run_npm_test(package: str) -> None:
+    result = subprocess.run(
+        ["npm", "test"], cwd=ROOT / "editors" / package, capture_output=True, text=True, timeout=240
+    )
+    assert result.returncode == 0, f"npm test in editors/{package} failed:\n{result.stdout}\n{result.stderr}"
+
+
+def test_pad_package_type_checks_and_lints() -> None:
+    run_npm_test("pad")
+
+
+@pytest.fixture(scope="module")
+def web_build() -> None:
+    """editors/web checked and bundled into dist/ (the demo page loads the bundle)."""
+    run_npm_test("web")
+
+
+@pytest.fixture(scope="module")
+def star_strokes(full_dataset_and_split: tuple[Dataset, Split]) -> list[np.ndarray]:
+    """A star from the test split: a real drawing the model never trained on."""
+    dataset, split = full_dataset_and_split
+    return dataset.drawing(next(int(i) for i in split.test if dataset.symbol_id(int(i)) == SYMBOL_ID))
+
+
+@pytest.fixture
+def lsp_server() -> Iterator[WebSocketServer]:
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def demo(web_build: None, lsp_server: WebSocketServer, browser: Browser) -> Iterator[Page]:
+    """The demo page connected to the server, the cursor inside `$x  y$`."""
+    with serve_directory(WEB_DIR) as base_url:
+        page = browser.new_page(viewport={"width": 1100, "height": 700})
+        page.add_init_script(RECORD_TRAFFIC)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{base_url}/demo/?server={lsp_server.url}")
+        expect(page.locator("#connection")).to_have_attribute("data-state", "ready", timeout=30_000)
+        page.fill("#editor", DOCUMENT)
+        page.eval_on_selector("#editor", f"editor => editor.setSelectionRange({CURSOR}, {CURSOR})")
+        yield page
+        assert errors == [], f"uncaught errors on the page: {errors}"
+
+
+def expected_text(times: int) -> str:
+    """DOCUMENT after choosing the symbol `times` times: the command at the cursor, the package once."""
+    return with_package().replace("$x  y$", f"$x {COMMAND * times} y$")
+
+
+def with_package() -> str:
+    return DOCUMENT.replace("\\begin{document}", f"\\usepackage{{{PACKAGE}}}\n\\begin{{document}}")
+
+
+def test_drawing_inserts_the_command_and_its_package(demo: Page, star_strokes: list[np.ndarray]) -> None:
+    draw(demo, star_strokes)
+    top5 = wait_for_candidates(demo)[:5]
+    assert COMMAND in top5, f"{COMMAND} is not among the top 5 candidates {top5}"
+
+    demo.locator(candidate(COMMAND)).click()
+
+    expect(demo.locator("#editor")).to_have_value(expected_text(1))
+    expect(demo.locator(CANDIDATE)).to_have_count(0)  # the pad is cleared for the next symbol
+
+
+def test_choosing_after_moving_the_cursor_fits_the_new_place(
+    demo: Page, star_strokes: list[np.ndarray]
+) -> None:
+    draw(demo, star_strokes)
+    assert COMMAND in wait_for_candidates(demo)[:5]
+    # Into text mode, after the candidates came: the math-only command must now come wrapped in $...$.
+    text_mode = DOCUMENT.index("\\end{document}")
+    demo.eval_on_selector("#editor", f"editor => editor.setSelectionRange({text_mode}, {text_mode})")
+
+    demo.locator(candidate(COMMAND)).click()
+
+    expected = with_package().replace("\\end{document}", f"${COMMAND}$\\end{{document}}")
+    expect(demo.locator("#editor")).to_have_value(expected)
+
+
+def test_keyboard_alone_chooses_after_drawing(demo: Page, star_strokes: list[np.ndarray]) -> None:
+    draw(demo, star_strokes)
+    commands = wait_for_candidates(demo)
+    assert COMMAND in commands[:5], f"{COMMAND} is not among the top 5 candidates {commands[:5]}"
+
+    # From the canvas, the first ArrowDown enters the list; one step too far and back up.
+    for _ in range(commands.index(COMMAND) + 2):
+        demo.keyboard.press("ArrowDown")
+    demo.keyboard.press("ArrowUp")
+    expect(demo.locator(f"{CANDIDATE}:focus")).to_have_attribute("data-command", COMMAND)
+    demo.keyboard.press("Enter")
+
+    expect(demo.locator("#editor")).to_have_value(expected_text(1))
+
+
+def test_a_new_stroke_cancels_the_request_in_flight(demo: Page, star_strokes: list[np.ndarray]) -> None:
+    demo.evaluate("""() => {
+        window.answerDelayMs = 1500;
+        window.renders = 0;
+        new MutationObserver(() => {
+            if (document.querySelector('.extexify-pad__candidate')) window.renders += 1;
+        }).observe(document.querySelector('.extexify-pad__candidates'), { childList: true });
+    }""")
+    requests = "() => sentMessages.filter(message => message.method === 'extexify/recognizeStrokes')"
+
+    draw(demo, star_strokes)
+    demo.wait_for_function(f"() => ({requests})().length === 1")
+    draw(demo, [star_strokes[0][:2] * 0.2])  # one more stroke while the answer is on its way
+
+    commands = wait_for_candidates(demo)
+    sent = demo.evaluate(requests)
+    cancels = demo.evaluate("() => sentMessages.filter(message => message.method === '$/cancelRequest')")
+    assert [cancel["params"]["id"] for cancel in cancels] == [sent[0]["id"]]
+    stroke_counts = [len(request["params"]["strokes"]) for request in sent]
+    assert stroke_counts == [len(star_strokes), len(star_strokes) + 1]
+    # Both answers were held back equally, so the superseded one arrived first: it was not shown.
+    assert demo.evaluate("() => window.renders") == 1
+    assert COMMAND in commands[:5]
+
+
+def test_a_reconnect_mid_stroke_waits_for_the_stroke_to_end(
+    demo: Page, lsp_server: WebSocketServer, star_strokes: list[np.ndarray]
+) -> None:
+    requests = "() => sentMessages.filter(message => message.method === 'extexify/recognizeStrokes').length"
+    lsp_server.stop()
+    expect(demo.locator(ERROR)).to_contain_text("Lost the connection to extexify-lsp", timeout=15_000)
+    (first, *rest), *more = on_canvas(demo, star_strokes)
+    demo.mouse.move(*first)
+    demo.mouse.down()
+    for point in rest[: len(rest) // 2]:
+        demo.mouse.move(*point)
+
+    # Back while the pen is down: the pad refreshes, but half a stroke is not a drawing to recognize.
+    lsp_server.start()
+    expect(demo.locator(ERROR)).to_be_hidden(timeout=30_000)
+    demo.wait_for_timeout(500)
+    assert demo.evaluate(requests) == 0
+    for point in rest[len(rest) // 2 :]:
+        demo.mouse.move(*point)
+    demo.mouse.up()
+    for points in more:
+        drag(demo, points)
+
+    assert COMMAND in wait_for_candidates(demo)[:5]
+    assert demo.evaluate(requests) >= 1
+
+
+CANVAS_PIXELS = "() => document.querySelector('.extexify-pad__canvas').toDataURL()"
+
+
+def test_undo_and_clear_by_key_and_button(demo: Page, star_strokes: list[np.ndarray]) -> None:
+    corner_stroke = star_strokes[0][:2] * 0.2
+    draw(demo, star_strokes)
+    wait_for_candidates(demo)
+    star = demo.evaluate(CANVAS_PIXELS)
+
+    for undo in (lambda: demo.keyboard.press("Control+z"), demo.get_by_role("button", name="Undo").click):
+        draw(demo, [corner_stroke])
+        wait_for_candidates(demo)
+        assert demo.evaluate(CANVAS_PIXELS) != star
+        undo()
+        assert demo.evaluate(CANVAS_PIXELS) == star
+        assert COMMAND in wait_for_candidates(demo)[:5]  # recognized again without the extra stroke
+
+    for clear in (lambda: demo.keyboard.press("Escape"), demo.get_by_role("button", name="Clear").click):
+        draw(demo, star_strokes)
+        wait_for_candidates(demo)
+        clear()
+        expect(demo.locator(CANDIDATE)).to_have_count(0)
+        expect(demo.locator(".extexify-pad__hint")).to_be_visible()
+    expect(demo.locator("#editor")).to_have_value(DOCUMENT)
+
+
+# The commonest opaque colour on the canvas: the ink (edges blend it with the background).
+INK_COLOUR = """() => {
+    const canvas = document.querySelector('.extexify-pad__canvas');
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    const counts = new Map();
+    for (let i = 0; i < pixels.length; i += 4) {
+        if (pixels[i + 3] !== 255) continue;
+        const hex = '#' + [0, 1, 2].map(c => pixels[i + c].toString(16).padStart(2, '0')).join('');
+        counts.set(hex, (counts.get(hex) ?? 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
+}"""
+
+
+def pad_theme(page: Page) -> dict[str, str]:
+    return page.eval_on_selector(
+        ".extexify-pad",
+        """pad => ({
+            ink: getComputedStyle(pad).getPropertyValue('--pad-ink').trim(),
+            background: getComputedStyle(pad).backgroundColor,
+        })""",
+    )
+
+
+def test_pad_follows_the_colour_scheme(demo: Page, star_strokes: list[np.ndarray]) -> None:
+    demo.emulate_media(color_scheme="light")
+    draw(demo, star_strokes)
+    light = pad_theme(demo)
+    assert demo.evaluate(INK_COLOUR) == light["ink"]
+
+    demo.emulate_media(color_scheme="dark")
+
+    dark = pad_theme(demo)
+    assert dark["background"] != light["background"]
+    assert dark["ink"] != light["ink"]
+    # The drawing is repainted in the dark theme's ink.
+    assert demo.evaluate(INK_COLOUR) == dark["ink"]
+
+
+def test_pad_recovers_when_the_server_restarts(
+    demo: Page, lsp_server: WebSocketServer, star_strokes: list[np.ndarray]
+) -> None:
+    draw(demo, star_strokes)
+    assert COMMAND in wait_for_candidates(demo)[:5]
+    demo.locator(candidate(COMMAND)).click()
+
+    lsp_server.stop()
+    expect(demo.locator(ERROR)).to_contain_text("Lost the connection to extexify-lsp", timeout=15_000)
+    draw(demo, star_strokes)  # drawn while the server is down: the error stays, no candidates
+    expect(demo.locator(ERROR)).to_be_visible()
+    expect(demo.locator(CANDIDATE)).to_have_count(0)
+
+    lsp_server.start()
+    # The client reconnects, re-opens the document, and the pad recognizes what was drawn meanwhile.
+    expect(demo.locator(ERROR)).to_be_hidden(timeout=30_000)
+    assert COMMAND in wait_for_candidates(demo)[:5]
+    demo.keyboard.press(str(wait_for_candidates(demo).index(COMMAND) + 1))
+
+    expect(demo.locator("#editor")).to_have_value(expected_text(2))

@@ -1,0 +1,193 @@
+"""Drive the browser pad for real: `extexify-lsp --ws`, the demo page over http, headless Debian Chromium.
+
+Used by test_web_pad.py and by screenshot_web_pad.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB_DIR = ROOT / "editors" / "web"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Share of the canvas left free around a drawing, as the pad's users tend to leave.
+DRAWING_MARGIN = 0.15
+CANDIDATE = ".extexify-pad__candidate"
+FRESH_CANDIDATE = ".extexify-pad__candidates:not(.extexify-pad__candidates--stale) .extexify-pad__candidate"
+
+
+class ServerStartError(RuntimeError):
+    """extexify-lsp did not come up; the message carries its stderr."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def lsp_executable() -> str:
+    """The `extexify-lsp` installed beside this Python, else the one on PATH."""
+    beside = Path(sys.executable).with_name("extexify-lsp")
+    found = str(beside) if beside.is_file() else shutil.which("extexify-lsp")
+    if found is None:
+        raise ServerStartError("extexify-lsp is not installed: run `pip install -e .`")
+    return found
+
+
+def _new_log_file() -> Path:
+    handle, path = tempfile.mkstemp(prefix="extexify-lsp-", suffix=".log")
+    os.close(handle)
+    return Path(path)
+
+
+@dataclass
+class WebSocketServer:
+    """`extexify-lsp --ws 127.0.0.1:PORT` as a child process that can be stopped and started again."""
+
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    log: Path = field(default_factory=_new_log_file)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120.0) -> None:
+        """Start the server and wait until it accepts connections (it loads the model first)."""
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [lsp_executable(), "--ws", f"127.0.0.1:{self.port}"], stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                raise ServerStartError(f"extexify-lsp exited with {code}:\n{self.output()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise ServerStartError(
+            f"extexify-lsp did not listen on {self.url} within {timeout} s:\n{self.output()}"
+        )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+@contextmanager
+def running_server() -> Iterator[WebSocketServer]:
+    server = WebSocketServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.log.unlink(missing_ok=True)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep test output clean."""
+
+
+@contextmanager
+def serve_directory(directory: Path) -> Iterator[str]:
+    """Serve `directory` over http on 127.0.0.1; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless; Playwright's own browser builds are never downloaded."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def on_canvas(
+    page: Page, strokes: Sequence[np.ndarray], canvas: str | Locator = ".extexify-pad__canvas"
+) -> list[list[tuple[float, float]]]:
+    """`strokes` ((n, 2+) arrays in the unit square) in page coordinates on the pad's canvas."""
+    # A Locator reaches a canvas inside an iframe (VS Code's webview); its box is in page coordinates.
+    box = (page.locator(canvas) if isinstance(canvas, str) else canvas).bounding_box()
+    assert box is not None, f"{canvas} is not visible"
+    side = min(box["width"], box["height"]) * (1 - 2 * DRAWING_MARGIN)
+    left = box["x"] + (box["width"] - side) / 2
+    top = box["y"] + (box["height"] - side) / 2
+    return [[(left + x * side, top + y * side) for x, y in np.asarray(st)[:, :2].tolist()] for st in strokes]
+
+
+def drag(page: Page, points: Sequence[tuple[float, float]]) -> None:
+    """One stroke: press at the first point, move through the rest, release."""
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*point)
+    page.mouse.up()
+
+
+def draw(page: Page, strokes: Sequence[np.ndarray], canvas: str | Locator = ".extexify-pad__canvas") -> None:
+    """Drag the mouse along `strokes` ((n, 2+) arrays in the unit square) on the pad's canvas."""
+    for points in on_canvas(page, strokes, canvas):
+        drag(page, points)
+
+
+def candidate(command: str) -> str:
+    """CSS selector of the pad's candidate for `command` (backslashes escaped for the CSS string)."""
+    escaped = command.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{CANDIDATE}[data-command="{escaped}"]'
+
+
+def wait_for_candidates(page: Page, timeout_ms: float = 30_000) -> list[str]:
+    """The commands the pad lists once it has recognized the whole drawing, best first."""
+    page.wait_for_selector(FRESH_CANDIDATE, timeout=timeout_ms)
+    return page.locator(CANDIDATE).evaluate_all("nodes => nodes.map(node => node.dataset.command)")
