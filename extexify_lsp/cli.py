@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{SERVER_NAME} {SERVER_VERSION}")
     where = parser.add_mutually_exclusive_group()
+    # Many LSP clients (vscode-languageclient's stdio transport among them) pass --stdio.
+    where.add_argument("--stdio", action="store_true", help="LSP over stdin/stdout (the default)")
     where.add_argument("--tcp", type=_address, metavar="[HOST:]PORT", help="listen on TCP (host 127.0.0.1)")
     where.add_argument(
         "--ws", type=_address, metavar="[HOST:]PORT", help="listen on WebSocket, for browser editors"

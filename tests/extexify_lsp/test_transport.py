@@ -1,4 +1,4 @@
-"""`extexify-lsp --tcp` and `--ws` (with its Origin check) and start-up errors, on the real server process."""
+"""`extexify-lsp --stdio`, `--tcp` and `--ws` (with its Origin check) and start-up errors, for real."""
 
 from __future__ import annotations
 
@@ -62,6 +62,13 @@ async def test_tcp_serves_a_client_and_prints_nothing_on_stdout() -> None:
         await initialize_and_recognize(client)
         await client.stop()
     assert printed() == b""
+
+
+async def test_stdio_flag_that_clients_pass_serves_on_stdio() -> None:
+    client = make_client()
+    await client.start_io(*SERVER_COMMAND, "--stdio")
+    await initialize_and_recognize(client)
+    await client.stop()
 
 
 async def test_ws_serves_a_client_that_sends_no_origin() -> None:
@@ -135,6 +142,7 @@ async def test_a_missing_model_is_a_clear_error(tmp_path: Path) -> None:
         (["--ws", "70000"], "outside 0..65535"),
         (["--allow-origin", "https://pad.example"], "--allow-origin only applies to --ws"),
         (["--tcp", "1", "--ws", "2"], "not allowed with argument"),
+        (["--stdio", "--tcp", "1"], "not allowed with argument"),
     ],
 )
 async def test_bad_arguments_are_clear_errors(args: list[str], message: str) -> None:

@@ -74,8 +74,8 @@ export class Server implements vscode.Disposable {
     const client = new LanguageClient(
       "extexify",
       "extexify",
-      // No `transport`: TransportKind.stdio would append `--stdio`, which extexify-lsp does not take (stdio is
-      // its default).
+      // No `transport`: stdio is extexify-lsp's default, so the command runs exactly as the user configured it
+      // (TransportKind.stdio would append `--stdio`).
       { command: executable, args },
       {
         documentSelector: [{ language: "latex" }, { language: "tex" }],
