@@ -40,16 +40,25 @@ def serve_stdio(server: ExtexifyLanguageServer, stdin: BinaryIO, stdout: BinaryI
         await asyncio.get_running_loop().connect_read_pipe(
             lambda: asyncio.StreamReaderProtocol(reader), stdin
         )
-        server.protocol.set_writer(StdoutWriter(stdout))
-        await run_async(
-            stop_event=threading.Event(),
-            reader=reader,
-            protocol=server.protocol,
-            logger=logger,
-            error_handler=server.report_server_error,
-        )
+        await _serve_stream(server, reader, StdoutWriter(stdout))
 
     asyncio.run(serve())
+
+
+async def _serve_stream(
+    server: ExtexifyLanguageServer,
+    reader: asyncio.StreamReader,
+    writer: StdoutWriter | asyncio.StreamWriter,
+) -> None:
+    """Answer the LSP messages read from `reader` through `writer` until the stream ends or `exit`."""
+    server.protocol.set_writer(writer)  # type: ignore[arg-type]  # a StreamWriter writes bytes too
+    await run_async(
+        stop_event=threading.Event(),
+        reader=reader,
+        protocol=server.protocol,
+        logger=logger,
+        error_handler=server.report_server_error,
+    )
 
 
 def serve_tcp(new_server: ServerFactory, host: str, port: int) -> None:
@@ -57,15 +66,8 @@ def serve_tcp(new_server: ServerFactory, host: str, port: int) -> None:
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         server = new_server()
-        server.protocol.set_writer(writer)  # type: ignore[arg-type]  # a StreamWriter writes bytes
         try:
-            await run_async(
-                stop_event=threading.Event(),
-                reader=reader,
-                protocol=server.protocol,
-                logger=logger,
-                error_handler=server.report_server_error,
-            )
+            await _serve_stream(server, reader, writer)
         finally:
             server.disconnect()
             writer.close()
