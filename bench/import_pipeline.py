@@ -33,6 +33,7 @@ import numpy as np
 import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
+from record import write_results
 from tqdm import tqdm
 
 from training.sources import SourceSample, iter_source_samples, read_source_index
@@ -170,10 +171,7 @@ def main() -> None:
             for database in databases:
                 drop_database(database)
 
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
-    print(f"wrote {RESULTS}")
+    write_results(RESULTS, results)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import statistics
@@ -27,6 +26,7 @@ import torch
 from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pygls.lsp.client import LanguageClient
+from record import write_results
 from tqdm import tqdm
 
 from extexify_lsp.protocol import RECOGNIZE_STROKES, strokes_param
@@ -207,11 +207,9 @@ def main() -> None:
     if not args.data.is_file():
         parser.error(f"{args.data} is missing: pass --data with the Detexify source tarball")
     results, times = asyncio.run(run(args))
-    print(json.dumps(results, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.out, results)
     plot_roundtrips(times, args.out.with_suffix(".png"))
-    print(f"wrote {args.out} and {args.out.with_suffix('.png')}", file=sys.stderr)
+    print(f"wrote {args.out.with_suffix('.png')}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ separately on "typical" drawings of 100-200 points. Target: under 0.3 ms per typ
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import PIL
+from record import write_results
 from tqdm import tqdm
 
 from extexify_lsp.raster import RasterConfig, rasterize
@@ -90,10 +90,7 @@ def main() -> None:
     )
     results["meets_target"] = results["ms"]["normalize_rasterize_32_typical"]["median"] < TARGET_MS
 
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
-    print(f"wrote {RESULTS}")
+    write_results(RESULTS, results)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ the headline numbers to bench/results/recognize.json and the per-package accurac
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from record import write_results
 
 from extexify_lsp.recognizer import Recognizer, default_model_path
 from extexify_lsp.strokes import normalize
@@ -97,8 +97,7 @@ def main() -> None:
             "python": platform.python_version(),
         },
     }
-    (args.out / "recognize.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results(args.out / "recognize.json", result)
 
 
 if __name__ == "__main__":
