@@ -172,6 +172,22 @@ def test_drawing_on_the_pad_inserts_the_command_and_usepackage(nvim, drawing, ho
     assert nvim.current.buffer[row - 1][:col] == f"Call {COMMAND}", "the cursor ends after the command"
 
 
+def test_the_pad_inserts_at_the_cursor_after_non_ascii_text(nvim, drawing):
+    # Opened on a cold start (the server has not answered `initialize`): the LSP position must use the
+    # encoding the server picks (UTF-8 on Neovim 0.10+), not the client's default UTF-16.
+    nvim.current.buffer[CURSOR[0] - 1] = "Für  now."
+    nvim.funcs.cursor(CURSOR[0], len("Für ".encode()) + 1)
+    nvim.command("ExtexifyDraw")
+    drag(nvim, drawing)
+    listed = wait_for(lambda: candidates(nvim), "the candidates")
+    assert COMMAND in listed[:5], f"{COMMAND} is not in the top 5: {listed}"
+    choose(nvim, listed.index(COMMAND) + 1, "number")
+    wait_for(lambda: nvim.exec_lua(f"return {PAD} == nil"), "the pad to close", timeout=5)
+    assert f"Für {COMMAND} now." in buffer_text(nvim).splitlines()
+    row, col = nvim.current.window.cursor
+    assert nvim.current.buffer[row - 1].encode()[:col].decode() == f"Für {COMMAND}"
+
+
 def test_recognize_and_insert_from_lua(nvim, drawing):
     strokes = [[[float(x) * 300, float(y) * 300, 15.0 * i] for i, (x, y) in enumerate(s)] for s in drawing]
     nvim.exec_lua(
@@ -198,6 +214,22 @@ def test_recognize_and_insert_from_lua(nvim, drawing):
     nvim.funcs.cursor(1, 1)
     nvim.exec_lua("require('extexify').insert(...)", {"label": item["label"], "data": item["data"]})
     assert nvim.current.buffer[0] == COMMAND + "\\documentclass{article}"
+
+
+def test_cancelling_a_request_waiting_for_the_server_stops_its_timer(nvim):
+    waiting = nvim.exec_lua(
+        "local extexify, uv = require('extexify'), vim.uv or vim.loop;"
+        " if extexify.client().initialized then return false end;"
+        " local new_timer = uv.new_timer; _G.timers = {};"
+        " uv.new_timer = function() local t = new_timer(); table.insert(_G.timers, t); return t end;"
+        " _G.cancel = extexify.recognize({{{0, 0}, {1, 1}}}, {}, function() end);"
+        " uv.new_timer = new_timer; return true"
+    )
+    if not waiting:
+        pytest.skip("the server had already answered `initialize`")
+    assert nvim.exec_lua("return #_G.timers") == 1, "the request polls for the server to be ready"
+    nvim.exec_lua("_G.cancel()")
+    assert nvim.exec_lua("return _G.timers[1]:is_closing()"), "cancel() stops the polling timer"
 
 
 def test_recognize_reports_bad_strokes_as_an_error(nvim):

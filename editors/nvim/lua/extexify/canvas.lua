@@ -32,7 +32,7 @@ local function now_ms()
 end
 
 --- The dot at the centre of cell (`row`, `col`), both 0-based.
-function M.cell_center(row, col)
+local function cell_center(row, col)
   return col * DOTS_X + DOTS_X / 2, row * DOTS_Y + DOTS_Y / 2
 end
 
@@ -48,7 +48,7 @@ function Canvas:extend_stroke(row, col)
   if stroke == nil then
     return
   end
-  local x, y = M.cell_center(row, col)
+  local x, y = cell_center(row, col)
   local last = stroke[#stroke]
   if last and last[1] == x and last[2] == y then
     return

@@ -91,49 +91,75 @@ function M.attach(bufnr)
 end
 
 -- Run `callback(client)` once the server has answered `initialize` (and got didOpen for attached buffers).
+-- Returns a function that stops waiting (callback is then never called).
 local function when_ready(client, callback)
   if client.initialized then
-    return callback(client)
+    callback(client)
+    return function() end
   end
   local waited = 0
   local timer = uv.new_timer()
+  local function stop()
+    if not timer:is_closing() then
+      timer:close()
+    end
+  end
   timer:start(
     50,
     50,
     vim.schedule_wrap(function()
+      if timer:is_closing() then
+        return
+      end
       waited = waited + 50
-      local ready = client.initialized or client_call(client, "is_stopped") or waited > M.config.start_timeout_ms
-      if ready and not timer:is_closing() then
-        timer:close()
+      if client.initialized or client_call(client, "is_stopped") or waited > M.config.start_timeout_ms then
+        stop()
         callback(client)
       end
     end)
   )
+  return stop
+end
+
+-- The client's position encoding: only final once the server has answered `initialize`.
+local function encoding_of(client)
+  return client and client.offset_encoding or "utf-16"
+end
+
+-- `cursor` ({row, col}: 1-based row, 0-based byte column, as nvim_win_get_cursor) in buffer `bufnr` as an
+-- LSP position in `client`'s encoding.
+local function to_position(bufnr, cursor, client)
+  local row, col = cursor[1] - 1, cursor[2]
+  return { line = row, character = vim.lsp.util.character_offset(bufnr, row, col, encoding_of(client)) }
 end
 
 --- Recognize `strokes` (a list of strokes, each a list of {x, y, t?} points, y down, any scale).
 ---
---- `opts`: `bufnr` and `position` ({line, character} in the client's offset encoding; default: the
---- cursor of the current window) make the server return edits for that document; `limit`.
+--- `opts`: `bufnr` and `cursor` ({row, col} as nvim_win_get_cursor(): 1-based row, 0-based byte column;
+--- default: the cursor of the current window) make the server return edits for that document; `limit`.
 --- `callback(err, items)` gets an error message or the ranked completion items.
 --- Returns a function that cancels the request.
 function M.recognize(strokes, opts, callback)
   opts = opts or {}
-  local cancelled, request_id, client = false, nil, nil
+  local cancelled, request_id, client, stop_waiting = false, nil, nil, nil
   local function cancel()
     cancelled = true
+    if stop_waiting then
+      stop_waiting()
+    end
     if client and request_id then
       client_call(client, "cancel_request", request_id)
     end
   end
   local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local cursor = opts.cursor or vim.api.nvim_win_get_cursor(0)
   local err
   client, err = M.attach(bufnr)
   if client == nil then
     callback(err, nil)
     return cancel
   end
-  when_ready(client, function()
+  stop_waiting = when_ready(client, function()
     if cancelled then
       return
     end
@@ -144,7 +170,8 @@ function M.recognize(strokes, opts, callback)
       strokes = strokes,
       limit = opts.limit or M.config.limit,
       textDocument = { uri = vim.uri_from_bufnr(bufnr) },
-      position = opts.position or M.cursor_position(0, client),
+      -- Converted only now: the encoding is negotiated in `initialize`.
+      position = to_position(bufnr, cursor, client),
     }
     local ok
     ok, request_id = client_call(client, "request", protocol.RECOGNIZE_STROKES, params, function(rpc_err, result)
@@ -165,25 +192,19 @@ function M.recognize(strokes, opts, callback)
   return cancel
 end
 
---- The cursor of window `win` as an LSP position in `client`'s offset encoding.
-function M.cursor_position(win, client)
-  client = client or M.client()
-  local encoding = client and client.offset_encoding or "utf-16"
-  return vim.lsp.util.make_position_params(win, encoding).position
-end
-
 --- Insert a recognized `item` into buffer `opts.bufnr` (default: current), with its `\usepackage` line.
 ---
 --- Applies the item's `textEdit` and `additionalTextEdits`; an item without a textEdit (no document was
---- given to the server) is inserted as its label at `opts.position` (default: the cursor).
+--- given to the server) is inserted as its label at `opts.cursor` ({row, col} as nvim_win_get_cursor();
+--- default: the cursor).
 function M.insert(item, opts)
   opts = opts or {}
   local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
   local client = M.client()
-  local encoding = client and client.offset_encoding or "utf-16"
+  local encoding = encoding_of(client)
   local edit = item.textEdit
   if edit == nil then
-    local position = opts.position or M.cursor_position(0, client)
+    local position = to_position(bufnr, opts.cursor or vim.api.nvim_win_get_cursor(0), client)
     edit = { range = { start = position, ["end"] = position }, newText = item.label }
   end
   local edits = { edit }

@@ -185,7 +185,7 @@ end
 local function request(this)
   local generation = this.generation
   set_status("Recognizing…", "Comment")
-  local options = { bufnr = this.origin.buf, position = this.origin.position, limit = extexify.config.limit }
+  local options = { bufnr = this.origin.buf, cursor = this.origin.cursor, limit = extexify.config.limit }
   local cancel = extexify.recognize(this.canvas:to_strokes(), options, function(err, items)
     if pad ~= this or this.generation ~= generation then
       return
@@ -248,7 +248,7 @@ function M.choose(index)
   end
   -- A right-gravity mark at the cursor ends up after the inserted command, whatever lines the edits add above.
   local mark = vim.api.nvim_buf_set_extmark(origin.buf, ns, origin.cursor[1] - 1, origin.cursor[2], {})
-  extexify.insert(item, { bufnr = origin.buf, position = origin.position })
+  extexify.insert(item, { bufnr = origin.buf, cursor = origin.cursor })
   local row, col = unpack(vim.api.nvim_buf_get_extmark_by_id(origin.buf, ns, mark, {}))
   vim.api.nvim_buf_del_extmark(origin.buf, ns, mark)
   if vim.api.nvim_get_current_buf() == origin.buf then
@@ -368,8 +368,7 @@ function M.open()
     insert_mode = vim.fn.mode():sub(1, 1) == "i",
   }
   -- Start the server now, so it is warm by the time the first stroke is done.
-  local client, err = extexify.attach(origin.buf)
-  origin.position = extexify.cursor_position(origin.win, client)
+  local _, err = extexify.attach(origin.buf)
   if origin.insert_mode then
     vim.cmd("stopinsert")
   end
