@@ -2,13 +2,13 @@
 // candidates typeset with KaTeX. Transport-free: the VS Code webview and the browser pad supply `recognize`.
 import katex from "katex";
 
-import type { CompletionItem, CompletionList, Point, Stroke } from "./protocol";
+import { type CompletionItem, type CompletionList, MAX_CANDIDATES, type Point, type Stroke } from "./protocol";
 
 export interface PadOptions {
   /** Recognize the strokes drawn so far; `signal` aborts when the answer would be stale. */
   recognize(strokes: Stroke[], signal: AbortSignal): Promise<CompletionList>;
   /** The user picked a candidate (click, its number key, or Enter on it). */
-  onChoose(item: CompletionItem, index: number): void;
+  onChoose(item: CompletionItem): void;
   /** Candidates shown, at most 9 (one per number key). */
   limit?: number;
   /** Quiet time after a stroke ends before recognizing, in ms. */
@@ -29,7 +29,6 @@ export interface Pad {
   destroy(): void;
 }
 
-const MAX_CANDIDATES = 9;
 const INK_WIDTH = 3; // CSS px
 
 export function createPad(container: HTMLElement, options: PadOptions): Pad {
@@ -286,7 +285,7 @@ export function createPad(container: HTMLElement, options: PadOptions): Pad {
   function choose(index: number): void {
     const item = candidates[index];
     if (!item) return;
-    options.onChoose(item, index);
+    options.onChoose(item);
     if (clearOnChoose) clear();
   }
 
@@ -400,7 +399,7 @@ function typesetSymbol(item: CompletionItem): string | null {
 }
 
 /** The symbol's Unicode character: `data.unicode`, else a `U+XXXX` code point named in the documentation. */
-export function unicodeOf(item: CompletionItem): string | null {
+function unicodeOf(item: CompletionItem): string | null {
   if (item.data.unicode) return item.data.unicode;
   const docs = typeof item.documentation === "string" ? item.documentation : item.documentation?.value;
   const match = docs?.match(/U\+([0-9A-Fa-f]{4,6})/);
@@ -408,7 +407,8 @@ export function unicodeOf(item: CompletionItem): string | null {
 }
 
 function isAbortError(error: unknown): boolean {
-  return error instanceof DOMException && error.name === "AbortError";
+  // Any Error: fetch and the LSP client reject with a DOMException, the VS Code webview with a plain Error.
+  return error instanceof Error && error.name === "AbortError";
 }
 
 function round(value: number): number {

@@ -5,6 +5,8 @@
 export const RECOGNIZE_STROKES = "extexify/recognizeStrokes";
 /** The most candidates one request may ask for (`limit`). */
 export const MAX_LIMIT = 100;
+/** The most candidates a pad shows: one per number key. */
+export const MAX_CANDIDATES = 9;
 
 /** One sampled pointer position: x, y (y grows downwards) and a timestamp in milliseconds. */
 export type Point = [x: number, y: number, t: number];

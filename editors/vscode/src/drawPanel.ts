@@ -6,18 +6,20 @@ import * as vscode from "vscode";
 import {
   type CompletionItem,
   type CompletionList,
+  MAX_CANDIDATES,
+  MAX_LIMIT,
   RECOGNIZE_STROKES,
   type RecognizeStrokesParams,
   type Stroke,
   type TextEdit,
 } from "../../pad/src/protocol";
-import { CANDIDATE_LIMIT, createHostHandler, cursorAfterEdits, editsForItem, type HostMessage } from "./messages";
+import { createHostHandler, cursorAfterEdits, editsForItem, type HostMessage } from "./messages";
 import type { ServerState } from "./server";
 
 /** Languages whose documents the server knows (the client's document selector): only those get edits. */
 const LATEX_LANGUAGES = new Set(["latex", "tex"]);
-/** How many candidates to ask for when looking up a chosen symbol again for a moved cursor. */
-const LOOKUP_LIMIT = 100;
+// Requests to re-fit a chosen item while the document or the cursor keeps changing, before giving up on its edits.
+const REFIT_ATTEMPTS = 3;
 
 /** Where a recognition answer's edits apply: they are stale once the document or the cursor changes. */
 interface RequestContext {
@@ -135,17 +137,18 @@ export class DrawPanel implements vscode.Disposable {
 
   private async recognize(strokes: Stroke[], signal: AbortSignal): Promise<CompletionList> {
     const editor = this.lastEditor?.document.isClosed ? undefined : this.lastEditor;
-    const list = await this.request(strokes, editor, CANDIDATE_LIMIT, signal);
-    if (signal.aborted) {
-      return list;
-    }
     const document = editor && LATEX_LANGUAGES.has(editor.document.languageId) ? editor.document : undefined;
-    this.lastRequest = {
+    // Taken with the request, not after the answer: the user may type or click while the server works.
+    const context: RequestContext = {
       strokes,
       document,
       version: document?.version,
       position: document ? editor?.selection.active : undefined,
     };
+    const list = await this.request(strokes, editor, MAX_CANDIDATES, signal);
+    if (!signal.aborted) {
+      this.lastRequest = context;
+    }
     return list;
   }
 
@@ -200,10 +203,24 @@ export class DrawPanel implements vscode.Disposable {
     if (!context || current || (!wantsEdits && !item.textEdit)) {
       return item;
     }
-    const list = await this.request(context.strokes, editor, LOOKUP_LIMIT);
+    const list = await this.request(context.strokes, editor, MAX_LIMIT);
     const again = list.items.find((candidate) => candidate.data.symbolId === item.data.symbolId);
     // Not found should not happen (same strokes), but then the bare command at the cursor is still right.
     return again ?? { ...item, textEdit: undefined, additionalTextEdits: undefined };
+  }
+
+  /** `freshItem` asked again until the document and cursor stay put while it runs: its edits fit them. */
+  private async itemForNow(chosen: CompletionItem, editor: vscode.TextEditor): Promise<CompletionItem> {
+    // The user may type or move while the server answers: ask again, a few times, until the edits still fit.
+    for (let attempt = 0; attempt < REFIT_ATTEMPTS; attempt++) {
+      const version = editor.document.version;
+      const position = editor.selection.active;
+      const item = await this.freshItem(chosen, editor);
+      if (editor.document.version === version && editor.selection.active.isEqual(position)) {
+        return item;
+      }
+    }
+    throw new Error(`the document kept changing during ${REFIT_ATTEMPTS} requests`);
   }
 
   private async choose(chosen: CompletionItem): Promise<void> {
@@ -217,7 +234,7 @@ export class DrawPanel implements vscode.Disposable {
     }
     let item: CompletionItem;
     try {
-      item = await this.freshItem(chosen, editor);
+      item = await this.itemForNow(chosen, editor);
     } catch (error) {
       this.output.warn(`could not refresh the edits of ${chosen.label}: ${String(error)}`);
       item = { ...chosen, textEdit: undefined, additionalTextEdits: undefined };

@@ -2,9 +2,6 @@
 // Nothing here imports `vscode` or the DOM, so the unit tests run it under plain node.
 import type { CompletionItem, CompletionList, Position, Stroke, TextEdit } from "../../pad/src/protocol";
 
-/** Candidates the pad shows: one per number key. */
-export const CANDIDATE_LIMIT = 9;
-
 /** Webview -> extension host. */
 export type WebviewMessage =
   | { type: "ready" }

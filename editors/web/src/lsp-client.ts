@@ -183,6 +183,8 @@ export function connectLsp(options: LspClientOptions): LspClient {
           setState("ready", `Connected to extexify-lsp at ${options.url}`);
         },
         (error: Error) => {
+          // close() during the handshake already settled the state for good.
+          if (state === "closed") return;
           setState("disconnected", `extexify-lsp at ${options.url} failed to initialize: ${error.message}`);
           ws.close();
         },

@@ -23,15 +23,15 @@ export function offsetAt(text: string, position: Position): number {
 
 export interface EditResult {
   text: string;
-  /** Where the end of `edits[cursorEdit]`'s new text lands in the result. */
+  /** Where the end of `edits[0]`'s new text lands in the result. */
   cursor: number;
 }
 
 /**
  * Apply non-overlapping edits whose ranges refer to the original text, as LSP specifies; the cursor
- * goes after the new text of `edits[cursorEdit]`.
+ * goes after the new text of `edits[0]`.
  */
-export function applyTextEdits(text: string, edits: TextEdit[], cursorEdit = 0): EditResult {
+export function applyTextEdits(text: string, edits: TextEdit[]): EditResult {
   const spans = edits.map((edit, index) => ({
     index,
     start: offsetAt(text, edit.range.start),
@@ -43,7 +43,7 @@ export function applyTextEdits(text: string, edits: TextEdit[], cursorEdit = 0):
   let result = text;
   for (const span of ordered) result = result.slice(0, span.start) + span.newText + result.slice(span.end);
 
-  const target = spans[cursorEdit];
+  const target = spans[0];
   let cursor = target ? target.start + target.newText.length : result.length;
   for (const span of spans) {
     const before = span.start < (target?.start ?? 0) || (span.start === target?.start && span.index < target.index);

@@ -1,7 +1,7 @@
 // The pad wired to a <textarea> editor and an extexify-lsp WebSocket: the textarea's text is the LSP
 // document, recognition asks for edits at its cursor, and a chosen candidate's edits go into it.
 import { createPad, type Pad } from "../../pad/src/pad";
-import { type CompletionItem, MAX_LIMIT, type Stroke, type TextEdit } from "../../pad/src/protocol";
+import { type CompletionItem, MAX_CANDIDATES, MAX_LIMIT, type Stroke, type TextEdit } from "../../pad/src/protocol";
 
 import { connectLsp, type ConnectionState, type LspClient } from "./lsp-client";
 import { applyTextEdits, positionAt } from "./text-edits";
@@ -28,10 +28,11 @@ export function createTextareaPad(
   options: TextareaPadOptions,
 ): TextareaPad {
   const uri = options.documentUri ?? "untitled:extexify-web.tex";
-  const limit = options.limit ?? 9;
+  const limit = options.limit ?? MAX_CANDIDATES;
 
-  // The editor state the shown candidates' edits were made for: they are stale once it changes.
-  let answeredFor = { text: textarea.value, cursor: textarea.selectionEnd };
+  // The strokes and editor state the shown candidates were answered for: their edits are stale once the
+  // state changes, and asking again must use those strokes (the pad's may have changed since).
+  let answeredFor = { strokes: [] as Stroke[], text: textarea.value, cursor: textarea.selectionEnd };
 
   const recognizeAtCursor = (strokes: Stroke[], count: number, signal?: AbortSignal) =>
     client.recognizeStrokes(
@@ -42,12 +43,12 @@ export function createTextareaPad(
   const pad = createPad(container, {
     limit,
     async recognize(strokes, signal) {
-      const snapshot = { text: textarea.value, cursor: textarea.selectionEnd };
+      const snapshot = { strokes, text: textarea.value, cursor: textarea.selectionEnd };
       const result = await recognizeAtCursor(strokes, limit, signal);
       answeredFor = snapshot;
       return result;
     },
-    onChoose: (item) => void choose(item, pad.strokes),
+    onChoose: (item) => void choose(item),
   });
 
   const client = connectLsp({
@@ -64,12 +65,12 @@ export function createTextareaPad(
   });
   client.openDocument(uri, "latex", textarea.value);
 
-  async function choose(item: CompletionItem, strokes: Stroke[]): Promise<void> {
+  async function choose(item: CompletionItem): Promise<void> {
     let fitted: CompletionItem | undefined = item;
     if (textarea.value !== answeredFor.text || textarea.selectionEnd !== answeredFor.cursor) {
       // The text or the cursor moved since the answer: ask again for edits that fit the cursor now.
       try {
-        const fresh = await recognizeAtCursor(strokes, MAX_LIMIT);
+        const fresh = await recognizeAtCursor(answeredFor.strokes, MAX_LIMIT);
         fitted = fresh.items.find((candidate) => candidate.data.symbolId === item.data.symbolId);
       } catch (error) {
         pad.setError(`Could not insert ${item.label}: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,6 +1,6 @@
 // The webview: the shared drawing pad, talking to the extension host through `postMessage`.
 import { createPad } from "../../../pad/src/pad";
-import { CANDIDATE_LIMIT, createRecognizeClient, type HostMessage, type WebviewMessage } from "../messages";
+import { createRecognizeClient, type HostMessage, type WebviewMessage } from "../messages";
 
 declare function acquireVsCodeApi(): { postMessage(message: WebviewMessage): void };
 
@@ -13,7 +13,6 @@ if (!container) {
 const pad = createPad(container, {
   recognize: client.recognize,
   onChoose: (item) => vscode.postMessage({ type: "choose", item }),
-  limit: CANDIDATE_LIMIT,
   // Cleared by the host's "inserted" instead: if the insertion fails, the drawing is still there.
   clearOnChoose: false,
 });
