@@ -94,11 +94,12 @@ class _Frame:
 def in_math_mode(text: str, offset: int) -> bool:
     """Whether a symbol inserted at `offset` (a str index) is typeset in math mode.
 
-    One pass over `text[:offset]`; `%` comments and escaped characters (`\\$`) are skipped.
+    One pass over the paragraph up to `offset`, since no math mode outlives a paragraph break (TeX stops
+    with an error there); `%` comments and escaped characters (`\\$`) are skipped.
     """
     stack: list[_Frame] = []
     depth = 0
-    for token in _MODE_TOKEN.finditer(text, 0, offset):
+    for token in _MODE_TOKEN.finditer(text, _paragraph_start(text, offset), offset):
         if token.group("dollars"):
             _dollars(stack, token.group("dollars"), depth)
         elif token.group("escape") in ("(", "["):
@@ -123,6 +124,17 @@ def in_math_mode(text: str, offset: int) -> bool:
             while stack and stack[-1].depth > depth:
                 stack.pop()
     return bool(stack) and stack[-1].math
+
+
+def _paragraph_start(text: str, offset: int) -> int:
+    """Where the paragraph holding `offset` starts: after the last blank line before it, else 0."""
+    end = text.rfind("\n", 0, offset)
+    while end > 0:
+        start = text.rfind("\n", 0, end)
+        if not text[start + 1 : end].strip():
+            return end
+        end = start
+    return 0
 
 
 def _dollars(stack: list[_Frame], dollars: str, depth: int) -> None:

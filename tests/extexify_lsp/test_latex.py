@@ -70,6 +70,7 @@ def test_math_mode(source: str) -> None:
         r"\textbf{$x$ and |}",
         r"$a$$b$ |",  # two inline formulas, not display math
         r"\texttt{x} $y$ \textit{|}",
+        "an unclosed $x\n  \nnext paragraph |",  # no math mode outlives a paragraph break
     ],
 )
 def test_text_mode(source: str) -> None:
@@ -81,6 +82,12 @@ def test_math_mode_at_every_offset_of_a_mixed_line() -> None:
     # Offsets are insertion points: between "$" and "b" is math, between "b" and "$" too.
     expected = [False, False, False, True, True, False, False, False, True, True, True, False, False]
     assert [in_math_mode(source, i) for i in range(len(source))] == expected
+
+
+def test_math_mode_opened_after_many_paragraphs() -> None:
+    source = "Some $x$ text.\n\n" * 5_000 + "Let $\\alpha + \n\\beta$"
+    assert in_math_mode(source, len(source) - 1)
+    assert not in_math_mode(source, len(source))
 
 
 def test_math_mode_is_a_linear_scan_of_a_large_document() -> None:
