@@ -269,6 +269,7 @@ BAD_PARAMS = [
     ({"strokes": LEQ, **in_document("file:///x.tex", {"line": -1, "character": 0})}, "line"),
     ({"strokes": LEQ, **in_document("file:///x.tex", {"line": 0})}, "character"),
     ({"strokes": LEQ, **in_document("file:///no/such.tex")}, "is not open and cannot be read"),
+    ({"strokes": LEQ, **in_document("file:///dev/zero")}, "no such regular file"),
     ({"strokes": LEQ, **in_document("untitled:Untitled-1")}, "is not open"),
 ]
 
