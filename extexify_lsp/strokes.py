@@ -62,20 +62,20 @@ def _plain_stroke(stroke: list | tuple) -> np.ndarray | None:
     return array
 
 
-def parse_strokes(raw: object, *, max_points: int = MAX_POINTS, max_strokes: int = MAX_STROKES) -> Drawing:
+def parse_strokes(raw: object) -> Drawing:
     """Validate strokes in any accepted point form and return them as (n, 3) float64 arrays."""
     if not isinstance(raw, (list, tuple)):
         raise InvalidStrokesError("strokes must be a list of strokes, each a list of points")
-    if len(raw) > max_strokes:
-        raise InvalidStrokesError(f"too many strokes: {len(raw)} (at most {max_strokes})")
+    if len(raw) > MAX_STROKES:
+        raise InvalidStrokesError(f"too many strokes: {len(raw)} (at most {MAX_STROKES})")
     drawing: Drawing = []
     total = 0
     for i, stroke in enumerate(raw):
         if not isinstance(stroke, (list, tuple)):
             raise InvalidStrokesError(f"stroke {i} must be a list of points")
         total += len(stroke)
-        if total > max_points:
-            raise InvalidStrokesError(f"too many points: more than {max_points}")
+        if total > MAX_POINTS:
+            raise InvalidStrokesError(f"too many points: more than {MAX_POINTS}")
         if stroke:
             array = _plain_stroke(stroke)
             if array is None:  # not plain: check point by point, to say exactly what is wrong

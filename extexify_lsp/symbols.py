@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Literal
 
 Mode = Literal["math", "text", "both"]
@@ -98,7 +97,3 @@ class SymbolTable:
         if not isinstance(entries, list):
             raise SymbolTableError("symbols.json must hold a list under 'symbols'")
         return cls.from_list(entries)
-
-    @classmethod
-    def load(cls, path: str | Path) -> SymbolTable:
-        return cls.from_json(Path(path).read_bytes())

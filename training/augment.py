@@ -25,9 +25,6 @@ class AugmentConfig:
         return asdict(self)
 
 
-NO_AUGMENT = AugmentConfig(0.0, 0.0, 0.0, 0.0, 0.0, (1.0, 1.0))
-
-
 def _drop_points(stroke: np.ndarray, rng: np.random.Generator, drop: float) -> np.ndarray:
     """Drop a random share (up to `drop`) of a stroke's interior points, keeping its ends."""
     if len(stroke) <= 3 or drop <= 0:

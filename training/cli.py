@@ -287,7 +287,9 @@ def train_command(
 )
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("runs/report"), show_default=True)
 @click.option(
-    "--dtw-samples", type=int, help="Run the DTW baseline on this many test drawings [default: all]"
+    "--dtw-samples",
+    type=click.IntRange(min=1),
+    help="Run the DTW baseline on this many test drawings [default: all]",
 )
 @click.option(
     "--dtw-reference",

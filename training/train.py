@@ -118,8 +118,12 @@ def _config_dict(config: TrainConfig) -> dict[str, Any]:
     }
 
 
-def _without_epochs(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in config.items() if k != "epochs"}
+# Settings a resumed run may change: how long it runs and where, not what it learns.
+RESUMABLE_CHANGES = frozenset({"epochs", "device", "workers"})
+
+
+def _what_it_learns(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in RESUMABLE_CHANGES}
 
 
 def learning_rate_factor(step: int, warmup: float, total: int) -> float:
@@ -220,10 +224,10 @@ def _train(
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     if resume:
         checkpoint = load_checkpoint(last_path)
-        if _without_epochs(checkpoint["train_config"]) != _without_epochs(_config_dict(config)):
+        if _what_it_learns(checkpoint["train_config"]) != _what_it_learns(_config_dict(config)):
             raise TrainingError(
                 f"{last_path} was trained with other settings; resume with the same options "
-                "(only --epochs may change)"
+                "(only --epochs, --device and --workers may change)"
             )
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
