@@ -7,10 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 
+from extexify_lsp.model import ModelConfig
 from training.dataset import Dataset
+from training.export import export
 from training.sources import SourceSample, import_source, iter_source_samples
 from training.split import Split, make_split
+from training.train import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("EXTEXIFY_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -77,3 +81,30 @@ def few_symbols_files(source_tarball: Path, tmp_path_factory: pytest.TempPathFac
     dataset.save(directory / "dataset.npz")
     make_split(dataset).save(directory / "split.npz")
     return directory / "dataset.npz", directory / "split.npz"
+
+
+@pytest.fixture(scope="session")
+def few_symbols(few_symbols_files: tuple[Path, Path]) -> tuple[Dataset, Split]:
+    dataset = Dataset.load(few_symbols_files[0])
+    return dataset, Split.load(few_symbols_files[1], dataset)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(few_symbols: tuple[Dataset, Split], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small CNN trained for seconds on FEW_SYMBOLS and exported: RUN/model, beside RUN/best.pt."""
+    dataset, split = few_symbols
+    run = tmp_path_factory.mktemp("run")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    config = TrainConfig(
+        epochs=4,
+        batch_size=16,
+        device="cpu",
+        model=ModelConfig(num_classes=6, widths=(8, 16), convs_per_stage=(1, 1), hidden=32, dropout=0.1),
+    )
+    try:
+        train(dataset, split.train, split.val, run, config)
+    finally:
+        torch.set_num_threads(threads)
+    export(run / "best.pt", run / "model")
+    return run / "model"

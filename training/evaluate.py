@@ -217,14 +217,21 @@ def plot_confusions(
     axes = fig.subplots(max(len(pairs), 1), 2, squeeze=False)
     for row, (true, guess, count) in enumerate(pairs):
         mistaken = test[np.flatnonzero((truth == true) & (predicted == guess))[0]]
-        example = reference[np.flatnonzero(reference_truth == guess)[0]]
+        # The model may know symbols the evaluation data has no drawing of.
+        examples = reference[reference_truth == guess]
         for ax, index, title in (
             (axes[row, 0], mistaken, f"drawn: {_label(recognizer.symbols[true])}"),
-            (axes[row, 1], example, f"taken for: {_label(recognizer.symbols[guess])} ({count}x)"),
+            (
+                axes[row, 1],
+                examples[0] if len(examples) else None,
+                f"taken for: {_label(recognizer.symbols[guess])} ({count}x)",
+            ),
         ):
-            ax.imshow(
-                rasterize(normalize(dataset.drawing(int(index))), display), cmap="gray_r", vmin=0, vmax=1
-            )
+            if index is None:
+                ax.text(0.5, 0.5, "no drawing of it\nin this data", ha="center", va="center", fontsize=8)
+            else:
+                image = rasterize(normalize(dataset.drawing(int(index))), display)
+                ax.imshow(image, cmap="gray_r", vmin=0, vmax=1)
             ax.set_title(title, fontsize=8)
             ax.axis("off")
     if not pairs:

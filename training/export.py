@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +48,28 @@ def git_commit(repo: Path) -> str:
 
 
 def export(checkpoint_path: str | Path, out_dir: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-    """Write the weights and metadata to `out_dir`, check they load, and return the metadata path."""
+    """Write the weights and metadata to `out_dir`, check they load, and return the metadata path.
+
+    The pair is written and loaded in a scratch folder first, so a failed export leaves a model already
+    in `out_dir` as it was.
+    """
     checkpoint = load_checkpoint(checkpoint_path)
-    model_config, raster, symbols = checkpoint_parts(checkpoint)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
+    try:
+        _write_artifact(checkpoint, scratch, metrics)
+        Recognizer.load(scratch, device="cpu")  # fail here, not in the server, if the pair does not load
+        # Weights first: between the two renames the loader refuses the pair by its sha256.
+        for name in (WEIGHTS_NAME, METADATA_NAME):
+            os.replace(scratch / name, out_dir / name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return out_dir / METADATA_NAME
+
+
+def _write_artifact(checkpoint: dict[str, Any], out_dir: Path, metrics: dict[str, Any] | None) -> None:
+    model_config, raster, symbols = checkpoint_parts(checkpoint)
     weights = out_dir / WEIGHTS_NAME
     save_file({k: v.contiguous() for k, v in checkpoint["model"].items()}, weights)
     weights.chmod(0o644)  # safetensors writes owner-only; the model ships to every user
@@ -80,7 +100,4 @@ def export(checkpoint_path: str | Path, out_dir: str | Path, metrics: dict[str, 
         "commit": git_commit(Path(__file__).resolve().parent.parent),
         "metrics": metrics,
     }
-    meta_file = out_dir / METADATA_NAME
-    meta_file.write_text(json.dumps(metadata, indent=1) + "\n", encoding="utf-8")
-    Recognizer.load(meta_file, device="cpu")  # fail here, not in the server, if the pair does not load
-    return meta_file
+    (out_dir / METADATA_NAME).write_text(json.dumps(metadata, indent=1) + "\n", encoding="utf-8")

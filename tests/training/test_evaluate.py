@@ -8,45 +8,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from extexify_lsp.model import ModelConfig
 from extexify_lsp.recognizer import Recognizer
 from training.cli import main
 from training.dataset import Dataset
 from training.dtw import DTWClassifier, DTWConfig, dtw_distances, resample
-from training.evaluate import EvalConfig, EvaluationError, confused_pairs, evaluate, topk_accuracy
-from training.export import export
+from training.evaluate import (
+    EvalConfig,
+    EvaluationError,
+    confused_pairs,
+    evaluate,
+    plot_confusions,
+    topk_accuracy,
+)
 from training.split import Split
-from training.train import TrainConfig, train
-
-
-@pytest.fixture(scope="module")
-def data(few_symbols_files: tuple[Path, Path]) -> tuple[Dataset, Split]:
-    dataset = Dataset.load(few_symbols_files[0])
-    return dataset, Split.load(few_symbols_files[1], dataset)
-
-
-@pytest.fixture(scope="module")
-def tiny_model(data: tuple[Dataset, Split], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dataset, split = data
-    run = tmp_path_factory.mktemp("run")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    config = TrainConfig(
-        epochs=4,
-        batch_size=16,
-        device="cpu",
-        model=ModelConfig(num_classes=6, widths=(8, 16), convs_per_stage=(1, 1), hidden=32, dropout=0.1),
-    )
-    try:
-        train(dataset, split.train, split.val, run, config)
-    finally:
-        torch.set_num_threads(threads)
-    export(run / "best.pt", run / "model")
-    return run / "model"
 
 
 def test_topk_accuracy_and_confusions() -> None:
@@ -77,8 +54,8 @@ def test_dtw_forgives_timing_that_euclid_does_not() -> None:
     assert distances[1] < distances[2]
 
 
-def test_dtw_classifier_recognizes_real_drawings(data: tuple[Dataset, Split]) -> None:
-    dataset, split = data
+def test_dtw_classifier_recognizes_real_drawings(few_symbols: tuple[Dataset, Split]) -> None:
+    dataset, split = few_symbols
     classifier = DTWClassifier(
         [dataset.drawing(int(i)) for i in split.train], dataset.labels[split.train], DTWConfig()
     )
@@ -87,9 +64,9 @@ def test_dtw_classifier_recognizes_real_drawings(data: tuple[Dataset, Split]) ->
 
 
 def test_evaluate_writes_report_and_plots(
-    tiny_model: Path, data: tuple[Dataset, Split], tmp_path: Path
+    tiny_model: Path, few_symbols: tuple[Dataset, Split], tmp_path: Path
 ) -> None:
-    dataset, split = data
+    dataset, split = few_symbols
     recognizer = Recognizer.load(tiny_model, device="cpu")
     config = EvalConfig(latency_drawings=10, dtw_samples=12)
     metrics = evaluate(
@@ -112,9 +89,9 @@ def test_evaluate_writes_report_and_plots(
 
 
 def test_evaluate_refuses_symbols_the_model_does_not_know(
-    tiny_model: Path, data: tuple[Dataset, Split], tmp_path: Path
+    tiny_model: Path, few_symbols: tuple[Dataset, Split], tmp_path: Path
 ) -> None:
-    dataset, split = data
+    dataset, split = few_symbols
     recognizer = Recognizer.load(tiny_model, device="cpu")
     renamed = replace(recognizer.symbols[0], id="latex:nowhere:nothing")
     other = Dataset.from_drawings(
@@ -171,3 +148,21 @@ def test_cli_evaluate_reports_a_bad_model_path(few_symbols_files: tuple[Path, Pa
     )
     assert result.exit_code != 0
     assert "no model metadata" in result.output
+
+
+def test_confusion_picture_when_the_data_has_no_drawing_of_the_guess(
+    tiny_model: Path, few_symbols: tuple[Dataset, Split], tmp_path: Path
+) -> None:
+    dataset, split = few_symbols
+    recognizer = Recognizer.load(tiny_model, device="cpu")
+    truth = dataset.labels[split.test]  # the tiny model was trained on this dataset: same label order
+    guess = int(truth.max())
+    predicted = np.full_like(truth, guess)
+    reference = split.train[dataset.labels[split.train] != guess]
+    pairs = confused_pairs(predicted, truth, 3)
+    assert pairs and all(p == guess for _, p, _ in pairs)
+    plot_confusions(
+        recognizer, dataset, split.test, reference, predicted, truth, pairs, tmp_path / "pairs.png"
+    )
+    with Image.open(tmp_path / "pairs.png") as image:
+        assert image.format == "PNG" and image.height > 100
