@@ -32,12 +32,6 @@ TINY = TrainConfig(
 )
 
 
-@pytest.fixture(scope="module")
-def data(few_symbols_files: tuple[Path, Path]) -> tuple[Dataset, Split]:
-    dataset = Dataset.load(few_symbols_files[0])
-    return dataset, Split.load(few_symbols_files[1], dataset)
-
-
 @pytest.fixture(autouse=True)
 def one_thread():
     threads = torch.get_num_threads()
@@ -46,8 +40,8 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def test_tiny_run_learns(data: tuple[Dataset, Split], tmp_path: Path) -> None:
-    dataset, split = data
+def test_tiny_run_learns(few_symbols: tuple[Dataset, Split], tmp_path: Path) -> None:
+    dataset, split = few_symbols
     final = train(dataset, split.train, split.val, tmp_path, TINY)
     history = load_checkpoint(tmp_path / "last.pt")["history"]
     assert len(history) == TINY.epochs
@@ -58,8 +52,8 @@ def test_tiny_run_learns(data: tuple[Dataset, Split], tmp_path: Path) -> None:
     assert best["best_top5"] == max(entry["val"]["top5"] for entry in history)
 
 
-def test_resume_continues_where_it_stopped(data: tuple[Dataset, Split], tmp_path: Path) -> None:
-    dataset, split = data
+def test_resume_continues_where_it_stopped(few_symbols: tuple[Dataset, Split], tmp_path: Path) -> None:
+    dataset, split = few_symbols
     short = replace(TINY, epochs=2)
     train(dataset, split.train, split.val, tmp_path, short)
     first = load_checkpoint(tmp_path / "last.pt")
@@ -71,15 +65,15 @@ def test_resume_continues_where_it_stopped(data: tuple[Dataset, Split], tmp_path
     assert not torch.equal(resumed["model"]["classifier.6.weight"], first["model"]["classifier.6.weight"])
 
 
-def test_resume_refuses_other_settings(data: tuple[Dataset, Split], tmp_path: Path) -> None:
-    dataset, split = data
+def test_resume_refuses_other_settings(few_symbols: tuple[Dataset, Split], tmp_path: Path) -> None:
+    dataset, split = few_symbols
     train(dataset, split.train, split.val, tmp_path, replace(TINY, epochs=1))
     with pytest.raises(TrainingError, match="other settings"):
         train(dataset, split.train, split.val, tmp_path, replace(TINY, epochs=2, lr=1e-2), resume=True)
 
 
-def test_same_seed_same_weights(data: tuple[Dataset, Split], tmp_path: Path) -> None:
-    dataset, split = data
+def test_same_seed_same_weights(few_symbols: tuple[Dataset, Split], tmp_path: Path) -> None:
+    dataset, split = few_symbols
     one = replace(TINY, epochs=1)
     train(dataset, split.train, split.val, tmp_path / "a", one)
     train(dataset, split.train, split.val, tmp_path / "b", one)
@@ -87,8 +81,8 @@ def test_same_seed_same_weights(data: tuple[Dataset, Split], tmp_path: Path) -> 
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
 
 
-def test_mismatched_model_config_is_refused(data: tuple[Dataset, Split], tmp_path: Path) -> None:
-    dataset, split = data
+def test_mismatched_model_config_is_refused(few_symbols: tuple[Dataset, Split], tmp_path: Path) -> None:
+    dataset, split = few_symbols
     wrong = replace(TINY, model=replace(TINY.model, num_classes=7))
     with pytest.raises(TrainingError, match="6 symbols"):
         train(dataset, split.train, split.val, tmp_path, wrong)
