@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from extexify_lsp.strokes import normalize
+
 
 @dataclass(frozen=True)
 class RasterConfig:
@@ -105,3 +107,12 @@ def render(strokes: Sequence[np.ndarray], config: RasterConfig = RasterConfig())
     if not config.motion:
         return ink
     return np.concatenate([ink, rasterize_motion(strokes, config)])
+
+
+def render_drawings(
+    drawings: Sequence[Sequence[np.ndarray]], config: RasterConfig = RasterConfig()
+) -> np.ndarray:
+    """Normalize and render raw drawings (parse_strokes() output): the model input, (N, C, S, S) float32."""
+    if not drawings:
+        return np.zeros((0, config.channels, config.size, config.size), dtype=np.float32)
+    return np.stack([render(normalize(drawing), config) for drawing in drawings])

@@ -20,8 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from extexify_lsp.model import ModelConfig, SymbolNet
-from extexify_lsp.raster import RasterConfig, render
-from extexify_lsp.strokes import normalize
+from extexify_lsp.raster import RasterConfig, render_drawings
 from extexify_lsp.symbols import Symbol, SymbolTable, SymbolTableError
 
 ARTIFACT_FORMAT = "extexify-model"
@@ -171,7 +170,7 @@ class Recognizer:
 
     def images(self, drawings: Sequence[Sequence[np.ndarray]]) -> torch.Tensor:
         """Normalize and render drawings into the model's input: (N, C, S, S)."""
-        return torch.from_numpy(np.stack([render(normalize(d), self.raster) for d in drawings]))
+        return torch.from_numpy(render_drawings(drawings, self.raster))
 
     @torch.inference_mode()
     def probabilities(self, drawings: Sequence[Sequence[np.ndarray]]) -> torch.Tensor:

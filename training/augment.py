@@ -8,8 +8,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from extexify_lsp.raster import RasterConfig, render
-from extexify_lsp.strokes import normalize
+from extexify_lsp.raster import RasterConfig, render_drawings
 
 
 @dataclass(frozen=True)
@@ -61,4 +60,4 @@ def augmented_image(
 ) -> np.ndarray:
     """Augment, normalize and render one drawing with a jittered pen width: (channels, size, size) float32."""
     width = raster.line_width * rng.uniform(*config.line_width)
-    return render(normalize(augment(drawing, rng, config)), replace(raster, line_width=width))
+    return render_drawings([augment(drawing, rng, config)], replace(raster, line_width=width))[0]

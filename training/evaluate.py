@@ -16,9 +16,8 @@ import torch
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from extexify_lsp.raster import RasterConfig, rasterize
+from extexify_lsp.raster import RasterConfig, render_drawings
 from extexify_lsp.recognizer import Recognizer
-from extexify_lsp.strokes import normalize
 from extexify_lsp.symbols import Symbol, SymbolTableError
 from training.dataset import Dataset
 from training.dtw import DTWClassifier, DTWConfig
@@ -230,7 +229,7 @@ def plot_confusions(
             if index is None:
                 ax.text(0.5, 0.5, "no drawing of it\nin this data", ha="center", va="center", fontsize=8)
             else:
-                image = rasterize(normalize(dataset.drawing(int(index))), display)
+                image = render_drawings([dataset.drawing(int(index))], display)[0, 0]  # ink
                 ax.imshow(image, cmap="gray_r", vmin=0, vmax=1)
             ax.set_title(title, fontsize=8)
             ax.axis("off")

@@ -21,8 +21,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from extexify_lsp.model import ModelConfig, SymbolNet
-from extexify_lsp.raster import RasterConfig, render
-from extexify_lsp.strokes import normalize
+from extexify_lsp.raster import RasterConfig, render_drawings
 from extexify_lsp.symbols import SymbolTable
 from training.augment import AugmentConfig, augmented_image
 from training.dataset import Dataset
@@ -66,12 +65,6 @@ class AugmentedDrawings(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.config.seed, self.epoch, index])
         image = augmented_image(self.dataset.drawing(index), rng, self.config.raster, self.config.augment)
         return torch.from_numpy(image), int(self.dataset.labels[index])
-
-
-def render_drawings(dataset: Dataset, indices: np.ndarray, raster: RasterConfig) -> torch.Tensor:
-    """The un-augmented model input for the given samples: (N, C, S, S)."""
-    images = [render(normalize(dataset.drawing(int(i))), raster) for i in indices]
-    return torch.from_numpy(np.stack(images)) if images else torch.zeros(0, raster.channels, 1, 1)
 
 
 def topk_hits(logits: torch.Tensor, labels: torch.Tensor, ks: tuple[int, ...] = (1, 5)) -> list[int]:
@@ -241,7 +234,11 @@ def _train(
         model = DistributedDataParallel(model)
     net = model.module if world > 1 else model
     val_labels = torch.from_numpy(dataset.labels[val_indices].astype(np.int64))
-    val_images = render_drawings(dataset, val_indices, config.raster) if rank == 0 else None
+    val_images = (
+        torch.from_numpy(render_drawings([dataset.drawing(int(i)) for i in val_indices], config.raster))
+        if rank == 0
+        else None
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     for epoch in range(start_epoch, config.epochs):
         # Dropout and shuffling depend only on (seed, epoch), so a resumed run repeats an uninterrupted one.

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from extexify_lsp.raster import RasterConfig, rasterize
+from extexify_lsp.raster import RasterConfig, rasterize, render_drawings
 from extexify_lsp.strokes import normalize
 
 coordinate = st.floats(min_value=0, max_value=500, allow_nan=False)
@@ -24,7 +24,7 @@ def _centroid(image: np.ndarray) -> np.ndarray:
 @settings(deadline=None)
 @given(drawing, st.sampled_from([16, 28, 32, 48, 64]))
 def test_images_have_the_configured_size_and_range(strokes: list[np.ndarray], size: int) -> None:
-    image = rasterize(normalize(strokes), RasterConfig(size=size))
+    image = render_drawings([strokes], RasterConfig(size=size))[0, 0]
     assert image.shape == (size, size) and image.dtype == np.float32
     assert image.min() >= 0 and image.max() <= 1
     assert image.max() > 0.5  # whatever was drawn shows
@@ -40,14 +40,14 @@ def test_translation_and_uniform_scale_do_not_change_the_image(
     strokes: list[np.ndarray], scale: float, shift: tuple[float, float]
 ) -> None:
     moved = [s * scale + np.array(shift) for s in strokes]
-    original, transformed = rasterize(normalize(strokes)), rasterize(normalize(moved))
+    original, transformed = render_drawings([strokes])[0, 0], render_drawings([moved])[0, 0]
     # Rounding may move an edge by one supersampled pixel, which is 1/16 of an output pixel's grey.
     assert np.abs(original - transformed).mean() < 0.005
     assert np.abs(original - transformed).max() <= 0.25
 
 
 def test_a_dot_is_a_visible_round_blob_in_the_centre() -> None:
-    image = rasterize(normalize([np.array([[123.0, 45.0]])]))
+    image = render_drawings([[np.array([[123.0, 45.0]])]])[0, 0]
     assert image.max() > 0.9
     np.testing.assert_allclose(_centroid(image), [15.5, 15.5], atol=0.25)  # within a quarter pixel
     np.testing.assert_allclose(image, image.T, atol=1e-6)
@@ -60,7 +60,7 @@ def test_a_straight_line_spans_the_drawing_area(axis: str) -> None:
     line = np.array([[0.0, 7.0], [50.0, 7.0], [100.0, 7.0]])
     if axis == "vertical":
         line = line[:, ::-1]
-    image = rasterize(normalize([line]))
+    image = render_drawings([[line]])[0, 0]
     if axis == "vertical":
         image = image.T
     along = image.max(axis=0)
@@ -72,7 +72,7 @@ def test_a_straight_line_spans_the_drawing_area(axis: str) -> None:
 
 
 def test_edges_are_anti_aliased() -> None:
-    image = rasterize(normalize([np.array([[0.0, 0.0], [100.0, 37.0]])]))
+    image = render_drawings([[np.array([[0.0, 0.0], [100.0, 37.0]])]])[0, 0]
     grey = (image > 0.05) & (image < 0.95)
     assert grey.sum() > 10
 
@@ -86,7 +86,7 @@ def test_line_width_is_relative_to_the_image() -> None:
 
 def test_relative_positions_of_strokes_survive() -> None:
     # A dot left of a vertical bar, as in "!": each lands in its own half, at its own height.
-    image = rasterize(normalize([np.array([[0.0, 50.0]]), np.array([[40.0, 0.0], [40.0, 40.0]])]))
+    image = render_drawings([[np.array([[0.0, 50.0]]), np.array([[40.0, 0.0], [40.0, 40.0]])]])[0, 0]
     left, right = image[:, :16], image[:, 16:]
     assert _centroid(left)[1] > 20  # the dot is low...
     assert _centroid(right)[1] < 14  # ...the bar is high
