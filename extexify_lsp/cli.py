@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     # Imported here: torch takes seconds to import, and --help or a bad argument needs none of it.
     from pygls.exceptions import JsonRpcInvalidParams
 
+    from extexify_lsp.model import DeviceUnavailableError
     from extexify_lsp.recognizer import ModelArtifactError, Recognizer
     from extexify_lsp.server import create_server, inference_executor
     from extexify_lsp.transport import LOCAL_ORIGINS, serve_stdio, serve_tcp, serve_ws
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     try:
         recognizer = Recognizer.load(args.model, device=args.device)
-    except ModelArtifactError as error:
+    except (ModelArtifactError, DeviceUnavailableError) as error:
         sys.exit(f"{SERVER_NAME}: {error}")
     inference = inference_executor(recognizer)
     logger.info(

@@ -9,6 +9,21 @@ import torch
 from torch import nn
 
 
+class DeviceUnavailableError(RuntimeError):
+    """The requested device is not on this machine; the message says what to use instead."""
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """'auto' (CUDA when present, else the CPU), 'cpu' or 'cuda' as a torch device."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DeviceUnavailableError(
+            "--device cuda, but no CUDA device is available: use --device cpu or auto"
+        )
+    return torch.device(name)
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     num_classes: int = 1123

@@ -19,7 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from extexify_lsp.model import ModelConfig, SymbolNet
+from extexify_lsp.model import ModelConfig, SymbolNet, pick_device
 from extexify_lsp.raster import RasterConfig, render_drawings
 from extexify_lsp.symbols import Symbol, SymbolTable, SymbolTableError
 
@@ -161,11 +161,7 @@ class Recognizer:
             raise ModelArtifactError(
                 f"{weights_file} does not fit the architecture in {meta_file}: {error}".splitlines()[0]
             ) from None
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        if device == "cuda" and not torch.cuda.is_available():
-            raise ModelArtifactError("device 'cuda' requested but no CUDA device is available")
-        torch_device = torch.device(device)
+        torch_device = pick_device(device)
         return cls(model.to(torch_device), raster, symbols, metadata, torch_device)
 
     def images(self, drawings: Sequence[Sequence[np.ndarray]]) -> torch.Tensor:

@@ -9,7 +9,7 @@ import click
 import numpy as np
 import torch
 
-from extexify_lsp.model import ModelConfig
+from extexify_lsp.model import DeviceUnavailableError, ModelConfig
 from extexify_lsp.raster import RasterConfig
 from extexify_lsp.recognizer import ModelArtifactError, Recognizer, default_model_path
 from training.dataset import Dataset, DatasetError
@@ -271,7 +271,7 @@ def train_command(
         final = train(
             dataset, split.train, split.val, out, config, resume=resume, data_source=dataset_path.name
         )
-    except (TrainingError, ValueError) as error:
+    except (TrainingError, DeviceUnavailableError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     if final:
         click.echo(f"finished: {json.dumps(final)}")

@@ -20,7 +20,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from extexify_lsp.model import ModelConfig, SymbolNet
+from extexify_lsp.model import ModelConfig, SymbolNet, pick_device
 from extexify_lsp.raster import RasterConfig, render_drawings
 from extexify_lsp.symbols import SymbolTable
 from training.augment import AugmentConfig, augmented_image
@@ -86,14 +86,6 @@ def validate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
         hits += topk_hits(logits, target)
     n = max(len(images), 1)
     return {"loss": loss / n, "top1": float(hits[0]) / n, "top5": float(hits[1]) / n}
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("--device cuda but no CUDA device is available; use --device cpu or auto")
-    return torch.device(name)
 
 
 def seed_everything(seed: int) -> None:

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+import torch
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 from websockets.asyncio.client import connect
@@ -132,6 +133,14 @@ async def test_a_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     code, err = await run_cli("--model", str(tmp_path / "nowhere"))
     assert code != 0
     assert f"no model metadata at {tmp_path / 'nowhere'}" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+async def test_cuda_without_a_gpu_is_a_clear_error() -> None:
+    code, err = await run_cli("--device", "cuda")
+    assert code != 0
+    assert "no CUDA device is available: use --device cpu or auto" in err
     assert "Traceback" not in err
 
 

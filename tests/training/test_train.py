@@ -120,3 +120,14 @@ def test_export_refuses_a_file_that_is_not_a_checkpoint(tmp_path: Path) -> None:
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(TrainingError, match="not a readable checkpoint"):
         export(tmp_path / "junk.pt", tmp_path / "model")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cli_train_on_cuda_without_a_gpu_is_a_clear_error(
+    few_symbols_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    dataset_path, split_path = few_symbols_files
+    args = ["train", str(dataset_path), "--split", str(split_path), "-o", str(tmp_path), "--device", "cuda"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "no CUDA device is available" in result.output
