@@ -68,6 +68,13 @@ def symbol_plaintext(symbol: Symbol) -> str:
     return _describe(symbol, str)
 
 
+def symbol_documentation(symbol: Symbol, markdown: bool) -> types.MarkupContent | str:
+    """A completion item's documentation, as Markdown or plain text."""
+    if markdown:
+        return types.MarkupContent(types.MarkupKind.Markdown, symbol_markdown(symbol))
+    return symbol_plaintext(symbol)
+
+
 def _describe(symbol: Symbol, code: Callable[[str], str]) -> str:
     char = unicode_character(symbol.command)
     title = code(symbol.command) if char is None else f"{code(symbol.command)} {char}"
@@ -133,8 +140,12 @@ def symbol_item(
     markdown: bool,
     score: float | None = None,
     where: Placement | None = None,
+    documented: bool = True,
 ) -> types.CompletionItem:
-    """The completion item for `symbol`; with a placement, the edits that insert it there."""
+    """The completion item for `symbol`; with a placement, the edits that insert it there.
+
+    Without `documented`, the documentation is left for `completionItem/resolve` to fill in.
+    """
     data: dict[str, object] = {"symbolId": symbol.id}
     if score is not None:
         data["score"] = score
@@ -143,11 +154,8 @@ def symbol_item(
         label=symbol.command,
         kind=types.CompletionItemKind.Constant,
         detail=symbol_detail(symbol),
-        documentation=types.MarkupContent(types.MarkupKind.Markdown, symbol_markdown(symbol))
-        if markdown
-        else symbol_plaintext(symbol),
+        documentation=symbol_documentation(symbol, markdown) if documented else None,
         sort_text=sort_text,
-        filter_text=symbol.command,
         data=data,
     )
     if where is not None:

@@ -14,7 +14,7 @@ from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
-from extexify_lsp.features.completion import complete_command
+from extexify_lsp.features.completion import complete_command, resolve_item
 from extexify_lsp.features.hover import hover_symbol
 from extexify_lsp.features.recognize import recognize_strokes
 from extexify_lsp.protocol import RECOGNIZE_STROKES, SERVER_NAME, SERVER_VERSION, InvalidParamsError
@@ -68,6 +68,13 @@ class ExtexifyLanguageServer(LanguageServer):
             self.client_capabilities, "text_document.completion.completion_item.documentation_format", None
         )
         return formats is None or types.MarkupKind.Markdown in formats
+
+    def completion_resolves(self, prop: str) -> bool:
+        """Whether the client fills in the item property `prop` lazily through `completionItem/resolve`."""
+        support = get_capability(
+            self.client_capabilities, "text_document.completion.completion_item.resolve_support", None
+        )
+        return support is not None and prop in support.properties
 
     def hover_markdown(self) -> bool:
         formats = get_capability(self.client_capabilities, "text_document.hover.content_format", None)
@@ -132,12 +139,24 @@ def create_server(recognizer: Recognizer, inference: Executor) -> ExtexifyLangua
             logger.debug("%s: invalid params: %s", RECOGNIZE_STROKES, error)
             raise JsonRpcInvalidParams(str(error)) from None
 
-    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=["\\"]))
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(trigger_characters=["\\"], resolve_provider=True),
+    )
     def on_completion(
         ls: ExtexifyLanguageServer, params: types.CompletionParams
     ) -> types.CompletionList | None:
         try:
             return complete_command(ls, params)
+        except InvalidParamsError as error:
+            raise JsonRpcInvalidParams(str(error)) from None
+
+    @server.feature(types.COMPLETION_ITEM_RESOLVE)
+    def on_completion_resolve(
+        ls: ExtexifyLanguageServer, params: types.CompletionItem
+    ) -> types.CompletionItem:
+        try:
+            return resolve_item(ls, params)
         except InvalidParamsError as error:
             raise JsonRpcInvalidParams(str(error)) from None
 

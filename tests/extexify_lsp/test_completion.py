@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import LanguageClient
 
 from tests.extexify_lsp.lsp_client import cursor, open_document
@@ -43,9 +44,32 @@ async def test_completion_lists_every_symbol_command(client: LanguageClient) -> 
     assert leqslant.label == "\\leqslant"
     assert leqslant.detail == "amssymb · math mode"
     assert leqslant.data == {"symbolId": "latex:amssymb:leqslant", "package": "amssymb", "mode": "math"}
+
+
+def resolves_documentation(client: LanguageClient) -> bool:
+    support = client.capabilities.text_document.completion.completion_item.resolve_support
+    return support is not None and "documentation" in support.properties
+
+
+async def test_documentation_comes_inline_or_on_resolve(client: LanguageClient) -> None:
+    result, _ = await complete(client, "", r"$x \le|$")
+    leqslant = by_id(result)["latex:amssymb:leqslant"]
+    if resolves_documentation(client):  # VS Code: over a thousand items, so documentation comes later
+        assert all(item.documentation is None for item in result.items)
+        leqslant = await client.completion_item_resolve_async(leqslant)
     documentation = leqslant.documentation
-    text = documentation.value if isinstance(documentation, types.MarkupContent) else documentation
-    assert "amssymb" in text and "⩽" in text and "U+2A7D" in text
+    assert isinstance(documentation, types.MarkupContent)
+    assert documentation.kind == types.MarkupKind.Markdown
+    assert "amssymb" in documentation.value and "⩽" in documentation.value and "U+2A7D" in documentation.value
+    assert leqslant.label == "\\leqslant" and leqslant.text_edit.new_text == "\\leqslant"
+
+
+@pytest.mark.parametrize("data", [None, {}, {"symbolId": "latex:nowhere:nothing"}, {"symbolId": 3}])
+async def test_resolving_an_item_that_names_no_symbol_is_invalid_params(client: LanguageClient, data) -> None:
+    with pytest.raises(JsonRpcInvalidParams, match="names no known symbol"):
+        await client.completion_item_resolve_async(types.CompletionItem(label="\\x", data=data))
+    result, _ = await complete(client, "", r"$x \le|$")  # and the server keeps serving
+    assert result is not None and len(result.items) > 1100
 
 
 async def test_completion_replaces_the_typed_prefix_and_adds_the_package(client: LanguageClient) -> None:
