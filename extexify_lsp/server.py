@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import torch
@@ -22,6 +26,8 @@ from extexify_lsp.recognizer import Candidate, Recognizer
 from extexify_lsp.symbols import SymbolTable
 
 logger = logging.getLogger("extexify_lsp")
+
+_Handler = TypeVar("_Handler", bound=Callable[..., Any])
 
 # A diagonal line: any drawing will do to run the model once before the first request.
 WARM_UP_STROKE = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 10.0]])
@@ -98,6 +104,35 @@ class ClientLogHandler(logging.Handler):
         self.loop.call_soon_threadsafe(self.server.window_log_message, params)
 
 
+def answers_invalid_params(handler: _Handler) -> _Handler:
+    """Answer the project's InvalidParamsError as JSON-RPC InvalidParams with its message, and log it."""
+
+    def invalid(error: InvalidParamsError) -> JsonRpcInvalidParams:
+        logger.debug("%s: invalid params: %s", handler.__name__, error)
+        return JsonRpcInvalidParams(str(error))
+
+    # pygls awaits coroutine functions and calls the rest: the wrapper must stay what the handler is.
+    if inspect.iscoroutinefunction(handler):
+
+        @functools.wraps(handler)
+        async def answer_async(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await handler(*args, **kwargs)
+            except InvalidParamsError as error:
+                raise invalid(error) from None
+
+        return cast(_Handler, answer_async)
+
+    @functools.wraps(handler)
+    def answer(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except InvalidParamsError as error:
+            raise invalid(error) from None
+
+    return cast(_Handler, answer)
+
+
 def inference_executor(recognizer: Recognizer) -> ThreadPoolExecutor:
     """The one thread that runs the model, warmed up so that the first request is as fast as the rest."""
     # One thread per request: a 32x32 drawing is too small to gain from more, and cores are shared.
@@ -132,39 +167,30 @@ def create_server(recognizer: Recognizer, inference: Executor) -> ExtexifyLangua
         ls.disconnect()
 
     @server.feature(RECOGNIZE_STROKES)
+    @answers_invalid_params
     async def on_recognize_strokes(ls: ExtexifyLanguageServer, params: object) -> types.CompletionList:
-        try:
-            return await recognize_strokes(ls, params)
-        except InvalidParamsError as error:
-            logger.debug("%s: invalid params: %s", RECOGNIZE_STROKES, error)
-            raise JsonRpcInvalidParams(str(error)) from None
+        return await recognize_strokes(ls, params)
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
         types.CompletionOptions(trigger_characters=["\\"], resolve_provider=True),
     )
+    @answers_invalid_params
     def on_completion(
         ls: ExtexifyLanguageServer, params: types.CompletionParams
     ) -> types.CompletionList | None:
-        try:
-            return complete_command(ls, params)
-        except InvalidParamsError as error:
-            raise JsonRpcInvalidParams(str(error)) from None
+        return complete_command(ls, params)
 
     @server.feature(types.COMPLETION_ITEM_RESOLVE)
+    @answers_invalid_params
     def on_completion_resolve(
         ls: ExtexifyLanguageServer, params: types.CompletionItem
     ) -> types.CompletionItem:
-        try:
-            return resolve_item(ls, params)
-        except InvalidParamsError as error:
-            raise JsonRpcInvalidParams(str(error)) from None
+        return resolve_item(ls, params)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
+    @answers_invalid_params
     def on_hover(ls: ExtexifyLanguageServer, params: types.HoverParams) -> types.Hover | None:
-        try:
-            return hover_symbol(ls, params)
-        except InvalidParamsError as error:
-            raise JsonRpcInvalidParams(str(error)) from None
+        return hover_symbol(ls, params)
 
     return server

@@ -16,12 +16,10 @@ from extexify_lsp.latex import command_start
 from extexify_lsp.protocol import InvalidParamsError
 
 if TYPE_CHECKING:
-    from extexify_lsp.server import ExtexifyLanguageServer
+    from extexify_lsp.features.context import Server
 
 
-def complete_command(
-    server: ExtexifyLanguageServer, params: types.CompletionParams
-) -> types.CompletionList | None:
+def complete_command(server: Server, params: types.CompletionParams) -> types.CompletionList | None:
     """All symbol commands when the cursor ends a partial `\\command`; None elsewhere."""
     document = open_document(server.workspace, params.text_document.uri)
     text = document.source
@@ -47,7 +45,7 @@ def complete_command(
     return types.CompletionList(is_incomplete=False, items=items)
 
 
-def resolve_item(server: ExtexifyLanguageServer, item: types.CompletionItem) -> types.CompletionItem:
+def resolve_item(server: Server, item: types.CompletionItem) -> types.CompletionItem:
     """The item with its documentation, found by the symbol id in its data."""
     symbol_id = item.data.get("symbolId") if isinstance(item.data, dict) else None
     if not isinstance(symbol_id, str) or symbol_id not in server.symbols:

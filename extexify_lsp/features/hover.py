@@ -11,10 +11,10 @@ from extexify_lsp.items import client_position, symbol_markdown, symbol_plaintex
 from extexify_lsp.latex import command_span
 
 if TYPE_CHECKING:
-    from extexify_lsp.server import ExtexifyLanguageServer
+    from extexify_lsp.features.context import Server
 
 
-def hover_symbol(server: ExtexifyLanguageServer, params: types.HoverParams) -> types.Hover | None:
+def hover_symbol(server: Server, params: types.HoverParams) -> types.Hover | None:
     """Describe the symbol command under the cursor; None when it is not a known symbol."""
     document = open_document(server.workspace, params.text_document.uri)
     text = document.source

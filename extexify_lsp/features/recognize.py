@@ -11,13 +11,13 @@ from extexify_lsp.items import mode_ranked, placement, symbol_item
 from extexify_lsp.protocol import parse_recognize_strokes_params
 
 if TYPE_CHECKING:
-    from extexify_lsp.server import ExtexifyLanguageServer
+    from extexify_lsp.features.context import Server
 
 # Extra candidates asked of the model so that ones fitting the cursor's mode can move up into the list.
 RERANK_POOL = 10
 
 
-async def recognize_strokes(server: ExtexifyLanguageServer, raw_params: object) -> types.CompletionList:
+async def recognize_strokes(server: Server, raw_params: object) -> types.CompletionList:
     """Rank symbols for the drawing; with a document position, items carry the edits that insert them."""
     params = parse_recognize_strokes_params(raw_params)
     where = None

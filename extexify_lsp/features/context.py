@@ -1,0 +1,38 @@
+"""What the features need from the language server, so that they can run without one (unit tests)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+    from pygls.workspace import Workspace
+
+    from extexify_lsp.recognizer import Candidate
+    from extexify_lsp.symbols import SymbolTable
+
+
+class Server(Protocol):
+    """The documents, the symbols, the model, and what the client declared it can show."""
+
+    @property
+    def workspace(self) -> Workspace: ...
+
+    @property
+    def symbols(self) -> SymbolTable: ...
+
+    async def recognize(self, drawing: list[np.ndarray], limit: int) -> list[Candidate]:
+        """The `limit` best candidates for the drawing, best first."""
+        ...
+
+    def completion_markdown(self) -> bool:
+        """Whether completion documentation may be Markdown."""
+        ...
+
+    def completion_resolves(self, prop: str) -> bool:
+        """Whether the client fills in the item property `prop` later, through `completionItem/resolve`."""
+        ...
+
+    def hover_markdown(self) -> bool:
+        """Whether hover contents may be Markdown."""
+        ...
