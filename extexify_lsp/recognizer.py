@@ -3,6 +3,8 @@
 An artifact is two files side by side: `extexify.safetensors` (weights only, no pickled code) and
 `extexify.json` (metadata: symbol table in label order, model and raster config, data licence, commit,
 test metrics, and the weights' sha256, so a mismatched pair is caught before it gives wrong answers).
+Optional keys add the draw-alike groups ("groups") and a glyph atlas beside the weights ("glyphs");
+an artifact without them loads with every symbol alone and no glyphs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
+from extexify_lsp.glyphs import GlyphAtlas, GlyphsError
+from extexify_lsp.groups import GroupsError, SymbolGroups
 from extexify_lsp.model import ModelConfig, SymbolNet, pick_device
 from extexify_lsp.raster import RasterConfig, render_drawings
 from extexify_lsp.symbols import Symbol, SymbolTable, SymbolTableError
@@ -116,6 +120,24 @@ def _parse_metadata(metadata: dict[str, Any], where: Path) -> tuple[SymbolTable,
     return symbols, model_config, raster
 
 
+def _load_extras(
+    metadata: dict[str, Any], meta_file: Path, symbols: SymbolTable
+) -> tuple[SymbolGroups, GlyphAtlas | None]:
+    """The draw-alike groups and glyph atlas the metadata names, if it names them."""
+    try:
+        groups = (
+            SymbolGroups.from_metadata(metadata["groups"], symbols)
+            if "groups" in metadata
+            else SymbolGroups.alone()
+        )
+        glyphs = (
+            GlyphAtlas.load(meta_file.parent, metadata["glyphs"], symbols) if "glyphs" in metadata else None
+        )
+    except (GroupsError, GlyphsError) as error:
+        raise ModelArtifactError(f"{meta_file}: {error}") from None
+    return groups, glyphs
+
+
 class Recognizer:
     """A loaded model: ranks the symbol table for drawings (parse_strokes() output)."""
 
@@ -126,12 +148,16 @@ class Recognizer:
         symbols: SymbolTable,
         metadata: dict[str, Any],
         device: torch.device,
+        groups: SymbolGroups | None = None,
+        glyphs: GlyphAtlas | None = None,
     ) -> None:
         self.model = model.eval()
         self.raster = raster
         self.symbols = symbols
         self.metadata = metadata
         self.device = device
+        self.groups = SymbolGroups.alone() if groups is None else groups
+        self.glyphs = glyphs
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "auto") -> Recognizer:
@@ -161,8 +187,9 @@ class Recognizer:
             raise ModelArtifactError(
                 f"{weights_file} does not fit the architecture in {meta_file}: {error}".splitlines()[0]
             ) from None
+        groups, glyphs = _load_extras(metadata, meta_file, symbols)
         torch_device = pick_device(device)
-        return cls(model.to(torch_device), raster, symbols, metadata, torch_device)
+        return cls(model.to(torch_device), raster, symbols, metadata, torch_device, groups, glyphs)
 
     def images(self, drawings: Sequence[Sequence[np.ndarray]]) -> torch.Tensor:
         """Normalize and render drawings into the model's input: (N, C, S, S)."""
