@@ -100,6 +100,7 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, object], list[float]]
     await client.start_io(*command)
     await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities()))
     client.initialized(types.InitializedParams())
+    assert client._server is not None  # start_io started it
     pid = client._server.pid
 
     for drawing in drawings[: args.warmup]:
@@ -122,7 +123,12 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, object], list[float]]
         future = client.protocol.send_request(
             RECOGNIZE_STROKES, {"strokes": drawings[i % len(drawings)]}, msg_id=f"pipelined-{i}"
         )
-        future.add_done_callback(lambda _, i=i: (order.append(i), progress.update()))
+
+        def answered_in_turn(_: object, i: int = i) -> None:
+            order.append(i)
+            progress.update()
+
+        future.add_done_callback(answered_in_turn)
         futures.append(asyncio.wrap_future(future))
     outcomes = await asyncio.gather(*futures, return_exceptions=True)
     pipelined_seconds = time.perf_counter() - sent
@@ -134,7 +140,7 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, object], list[float]]
     client.exit(None)
     await client.stop()
 
-    results = {
+    results: dict[str, object] = {
         "what": "extexify/recognizeStrokes round trip through pygls' LanguageClient over stdio",
         "machine": {
             "python": platform.python_version(),
@@ -182,7 +188,7 @@ def plot_roundtrips(times: list[float], path: Path) -> None:
     """A histogram of round-trip times with the median and p95 marked."""
     median, p95 = statistics.median(times), float(np.percentile(times, 95))
     figure, axes = plt.subplots(figsize=(7, 3.5), layout="constrained")
-    axes.hist(times, bins=np.geomspace(min(times), max(times), 60), color="#4c72b0")
+    axes.hist(times, bins=np.geomspace(min(times), max(times), 60).tolist(), color="#4c72b0")
     axes.set_xscale("log")
     for value, label, style in ((median, "median", "-"), (p95, "p95", "--")):
         axes.axvline(value, color="black", linestyle=style, label=f"{label} {value:.1f} ms")
