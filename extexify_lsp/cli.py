@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     from extexify_lsp.model import DeviceUnavailableError
     from extexify_lsp.recognizer import ModelArtifactError, Recognizer
     from extexify_lsp.server import create_server, inference_executor
-    from extexify_lsp.transport import LOCAL_ORIGINS, serve_stdio, serve_tcp, serve_ws
+    from extexify_lsp.transport import LOCAL_ORIGINS, ListenError, serve_stdio, serve_tcp, serve_ws
 
     # stdout carries the protocol: anything a library prints goes to stderr instead.
     protocol_out = sys.stdout.buffer
@@ -95,8 +95,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.tcp:
             serve_tcp(new_server, *args.tcp)
         elif args.ws:
-            serve_ws(new_server, *args.ws, origins=args.allow_origin or LOCAL_ORIGINS)
+            host, port = args.ws
+            serve_ws(new_server, host, port, origins=args.allow_origin or LOCAL_ORIGINS)
         else:
-            serve_stdio(new_server(), sys.stdin.buffer, protocol_out)
-    except KeyboardInterrupt:
+            sys.exit(serve_stdio(new_server(), sys.stdin.buffer, protocol_out))
+    except ListenError as error:
+        sys.exit(f"{SERVER_NAME}: {error}")
+    except KeyboardInterrupt:  # before the server's signal handlers are in place
         logger.info("interrupted")

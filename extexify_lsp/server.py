@@ -21,6 +21,7 @@ from pygls.lsp.server import LanguageServer
 from extexify_lsp.features.completion import complete_command, resolve_item
 from extexify_lsp.features.hover import hover_symbol
 from extexify_lsp.features.recognize import recognize_strokes
+from extexify_lsp.jsonrpc import ExtexifyProtocol
 from extexify_lsp.protocol import RECOGNIZE_STROKES, SERVER_NAME, SERVER_VERSION, InvalidParamsError
 from extexify_lsp.recognizer import Candidate, Recognizer
 from extexify_lsp.symbols import SymbolTable
@@ -42,6 +43,8 @@ _LOG_LEVELS = {
 class ExtexifyLanguageServer(LanguageServer):
     """A pygls server holding the recognizer and the single thread that runs it."""
 
+    protocol: ExtexifyProtocol
+
     def __init__(self, recognizer: Recognizer, inference: Executor) -> None:
         super().__init__(
             SERVER_NAME,
@@ -50,6 +53,7 @@ class ExtexifyLanguageServer(LanguageServer):
             # lsprotocol's plain converter keeps custom methods' params as JSON; pygls' default turns
             # them into namedtuples, which would read a point {"y", "x"} in key order.
             converter_factory=get_converter,
+            protocol_cls=ExtexifyProtocol,
         )
         self.recognizer = recognizer
         self.inference = inference

@@ -1,4 +1,9 @@
-"""How clients reach the server: stdio, TCP, or WebSocket with an Origin check."""
+"""How clients reach the server: stdio, TCP, or WebSocket with an Origin check.
+
+Each transport feeds whole message bodies to `ExtexifyProtocol.handle_body`, which answers what it cannot
+dispatch; a stream that cannot be framed any further closes its connection (on stdio, the process) with
+a logged reason. SIGTERM and SIGINT end the server through the same path as a client's `shutdown`.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,18 @@ import asyncio
 import logging
 import os
 import re
+import signal
 import stat
-import threading
-from collections.abc import Callable, Sequence
-from typing import BinaryIO
+from collections.abc import Awaitable, Callable, Sequence
+from typing import BinaryIO, TypeVar
 
-from pygls.io_ import StdoutWriter, run_async, run_websocket
+from pygls.io_ import StdinAsyncReader, StdoutWriter, WebSocketWriter
+from websockets.asyncio.server import Server as WebSocketServer
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
 
+from extexify_lsp.jsonrpc import MAX_MESSAGE_BYTES, AsyncReader, FramingError, read_frames
 from extexify_lsp.server import ExtexifyLanguageServer
 
 logger = logging.getLogger("extexify_lsp")
@@ -22,62 +31,109 @@ logger = logging.getLogger("extexify_lsp")
 LOCAL_ORIGINS: tuple[re.Pattern[str], ...] = (re.compile(r"http://(?:localhost|127\.0\.0\.1)(?::\d+)?"),)
 
 ServerFactory = Callable[[], ExtexifyLanguageServer]
+T = TypeVar("T")
 
 
-def serve_stdio(server: ExtexifyLanguageServer, stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """Serve one client over stdin/stdout until it exits or closes stdin.
+class ListenError(Exception):
+    """The TCP or WebSocket server cannot listen where it was asked to."""
 
-    A pipe (what editors give) is read in the event loop rather than by pygls' thread-per-line reader,
-    which falls behind while the model runs: `$/cancelRequest` would arrive after the requests it cancels.
+
+def serve_stdio(server: ExtexifyLanguageServer, stdin: BinaryIO, stdout: BinaryIO) -> int:
+    """Serve one client over stdin/stdout until it exits or closes stdin; return the exit code.
+
+    A pipe (what editors give) is read in the event loop rather than by a thread per line, which falls
+    behind while the model runs: `$/cancelRequest` would arrive after the requests it cancels.
     """
-    mode = os.fstat(stdin.fileno()).st_mode
-    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):  # a file or terminal: the loop cannot poll it
-        server.start_io(stdin, stdout)
-        return
 
-    async def serve() -> None:
-        reader = asyncio.StreamReader()
-        await asyncio.get_running_loop().connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), stdin
-        )
-        await _serve_stream(server, reader, StdoutWriter(stdout))
+    async def serve() -> int:
+        mode = os.fstat(stdin.fileno()).st_mode
+        reader: AsyncReader
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            stream = reader = asyncio.StreamReader()
+            await asyncio.get_running_loop().connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(stream), stdin
+            )
+        else:  # a file or terminal: the loop cannot poll it
+            reader = StdinAsyncReader(stdin)
+        try:
+            code = await _until_signal(_serve_stream(server, reader, StdoutWriter(stdout)))
+        except FramingError as error:
+            logger.error("stopping: cannot read the next message from stdin: %s", error)
+            return 1
+        finally:
+            server.disconnect()
+        return 0 if code is None else code
 
-    asyncio.run(serve())
+    return asyncio.run(serve())
 
 
 async def _serve_stream(
-    server: ExtexifyLanguageServer,
-    reader: asyncio.StreamReader,
-    writer: StdoutWriter | asyncio.StreamWriter,
-) -> None:
-    """Answer the LSP messages read from `reader` through `writer` until the stream ends or `exit`."""
+    server: ExtexifyLanguageServer, reader: AsyncReader, writer: StdoutWriter | asyncio.StreamWriter
+) -> int:
+    """Answer the LSP messages read from `reader` through `writer` until the stream ends (0) or `exit`."""
     server.protocol.set_writer(writer)  # type: ignore[arg-type]  # a StreamWriter writes bytes too
-    await run_async(
-        stop_event=threading.Event(),
-        reader=reader,
-        protocol=server.protocol,
-        logger=logger,
-        error_handler=server.report_server_error,
-    )
+    async for body in read_frames(reader):
+        server.protocol.handle_body(body)
+        if server.protocol.exit_code is not None:
+            return server.protocol.exit_code
+    return 0
+
+
+async def _until_signal(work: Awaitable[T]) -> T | None:
+    """Await `work` unless SIGTERM or SIGINT comes first (then None, and `work` is cancelled)."""
+    loop = asyncio.get_running_loop()
+    signalled: asyncio.Future[signal.Signals] = loop.create_future()
+
+    def received(signum: signal.Signals) -> None:
+        if not signalled.done():
+            signalled.set_result(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, received, signum)
+    task = asyncio.ensure_future(work)
+    await asyncio.wait((task, signalled), return_when=asyncio.FIRST_COMPLETED)
+    if not signalled.done():
+        signalled.cancel()
+        return task.result()
+    logger.info("%s received: shutting down", signalled.result().name)
+    task.cancel()
+    return None
+
+
+async def _listening(listener: asyncio.Server | WebSocketServer, scheme: str) -> None:
+    """Log where `listener` listens, then serve until a signal."""
+    for sock in listener.sockets:
+        logger.info("listening on %s://%s:%d", scheme, *sock.getsockname()[:2])
+    async with listener:
+        await _until_signal(listener.serve_forever())
+
+
+def _listen_error(scheme: str, host: str, port: int, error: OSError) -> ListenError:
+    return ListenError(f"cannot listen on {scheme}://{host}:{port}: {error.strerror or error}")
 
 
 def serve_tcp(new_server: ServerFactory, host: str, port: int) -> None:
-    """Serve every TCP connection with a server of its own, until interrupted or a client sends `exit`."""
+    """Serve every TCP connection with a server of its own until a signal; a client's `exit` or a stream
+    that cannot be framed closes only its connection."""
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         server = new_server()
         try:
             await _serve_stream(server, reader, writer)
+        except FramingError as error:
+            logger.warning("closing a TCP connection: cannot read its next message: %s", error)
+        except ConnectionError as error:
+            logger.info("a TCP connection was lost: %s", error)
         finally:
             server.disconnect()
             writer.close()
 
     async def listen() -> None:
-        listener = await asyncio.start_server(connection, host, port)
-        for sock in listener.sockets:
-            logger.info("listening on tcp://%s:%d", *sock.getsockname()[:2])
-        async with listener:
-            await listener.serve_forever()
+        try:
+            listener = await asyncio.start_server(connection, host, port)
+        except OSError as error:
+            raise _listen_error("tcp", host, port, error) from None
+        await _listening(listener, "tcp")
 
     asyncio.run(listen())
 
@@ -92,21 +148,24 @@ def serve_ws(
 
     async def connection(websocket: ServerConnection) -> None:
         server = new_server()
+        server.protocol.set_writer(WebSocketWriter(websocket), include_headers=False)
         try:
-            await run_websocket(
-                websocket=websocket,
-                stop_event=threading.Event(),
-                protocol=server.protocol,
-                logger=logger,
-                error_handler=server.report_server_error,
-            )
+            while server.protocol.exit_code is None:
+                server.protocol.handle_body(await websocket.recv(decode=False))
+        except ConnectionClosed:
+            pass
         finally:
             server.disconnect()
 
+    allowed = [o if isinstance(o, re.Pattern) else Origin(o) for o in origins]
+
     async def listen() -> None:
-        async with serve(connection, host, port, origins=[*origins, None]) as listener:
-            for sock in listener.sockets:
-                logger.info("listening on ws://%s:%d", *sock.getsockname()[:2])
-            await listener.serve_forever()
+        try:
+            listener = await serve(
+                connection, host, port, origins=[*allowed, None], max_size=MAX_MESSAGE_BYTES
+            )
+        except OSError as error:
+            raise _listen_error("ws", host, port, error) from None
+        await _listening(listener, "ws")
 
     asyncio.run(listen())
