@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import get_args
 
 import click
 import numpy as np
@@ -13,13 +14,13 @@ from extexify_lsp.model import DeviceUnavailableError, ModelConfig
 from extexify_lsp.raster import RasterConfig
 from extexify_lsp.recognizer import ModelArtifactError, Recognizer, default_model_path
 from training.dataset import Dataset, DatasetError
-from training.evaluate import EvalConfig, EvaluationError, evaluate, summary_metrics
+from training.evaluate import EvalConfig, EvaluationError, Reference, evaluate, summary_metrics
 from training.export import export
 from training.preview import PreviewError, SheetConfig, contact_sheet, find_symbols, random_symbols
 from training.sources import ImportReport, SourceError, import_source, read_source_index
 from training.split import Split, SplitError, make_split
 from training.sqldump import SqlImportError, import_database, import_dump
-from training.train import TrainConfig, TrainingError, train
+from training.train import Device, FitOn, TrainConfig, TrainingError, train
 
 DEFAULT_DATASET = Path("data/detexify.npz")
 DEFAULT_SPLIT = Path("data/split.npz")
@@ -196,15 +197,15 @@ def _ints(text: str) -> tuple[int, ...]:
     "--split", "split_path", type=click.Path(path_type=Path), default=DEFAULT_SPLIT, show_default=True
 )
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("runs/model"), show_default=True)
-@click.option("--epochs", type=int, default=TrainConfig.epochs, show_default=True)
-@click.option("--batch-size", type=int, default=TrainConfig.batch_size, show_default=True)
-@click.option("--lr", type=float, default=TrainConfig.lr, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=TrainConfig.epochs, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=TrainConfig.batch_size, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=TrainConfig.lr, show_default=True)
 @click.option("--seed", type=int, default=TrainConfig.seed, show_default=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--device", type=click.Choice(get_args(Device)), default=TrainConfig.device, show_default=True)
 @click.option(
     "--fit-on",
-    type=click.Choice(["train", "train+val"]),
-    default="train",
+    type=click.Choice(get_args(FitOn)),
+    default=TrainConfig.fit_on,
     show_default=True,
     help="train+val: the final model; no held-out validation, so the last epoch is kept.",
 )
@@ -212,15 +213,23 @@ def _ints(text: str) -> tuple[int, ...]:
     "--input",
     "input_kind",
     type=click.Choice(["ink", "ink+motion"]),
-    default="ink",
+    default="ink+motion" if RasterConfig.motion else "ink",
     show_default=True,
     help="ink+motion adds pen direction and drawing-progress channels to the ink image.",
 )
 @click.option("--widths", default=",".join(map(str, ModelConfig.widths)), show_default=True)
 @click.option("--convs", default=",".join(map(str, ModelConfig.convs_per_stage)), show_default=True)
-@click.option("--hidden", type=int, default=ModelConfig.hidden, show_default=True)
-@click.option("--workers", type=int, default=0, show_default=True, help="DataLoader worker processes.")
-@click.option("--threads", type=int, help="torch CPU threads per process [default: torch's choice]")
+@click.option("--hidden", type=click.IntRange(min=1), default=ModelConfig.hidden, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=TrainConfig.workers,
+    show_default=True,
+    help="DataLoader worker processes.",
+)
+@click.option(
+    "--threads", type=click.IntRange(min=1), help="torch CPU threads per process [default: torch's choice]"
+)
 @click.option("--resume", is_flag=True, help="Continue from OUT/last.pt with the same options.")
 def train_command(
     dataset_path: Path,
@@ -230,8 +239,8 @@ def train_command(
     batch_size: int,
     lr: float,
     seed: int,
-    device: str,
-    fit_on: str,
+    device: Device,
+    fit_on: FitOn,
     input_kind: str,
     widths: str,
     convs: str,
@@ -273,8 +282,8 @@ def train_command(
         )
     except (TrainingError, DeviceUnavailableError, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    if final:
-        click.echo(f"finished: {json.dumps(final)}")
+    if final is not None:
+        click.echo(f"finished: {json.dumps(final.to_dict())}")
 
 
 @main.command("evaluate")
@@ -293,13 +302,18 @@ def train_command(
 )
 @click.option(
     "--dtw-reference",
-    type=click.Choice(["train", "train+val"]),
-    default="train+val",
+    type=click.Choice(get_args(Reference)),
+    default=EvalConfig.dtw_reference,
     show_default=True,
     help="The drawings DTW matches against: those the model was trained on.",
 )
 def evaluate_command(
-    model: Path, dataset_path: Path, split_path: Path, out: Path, dtw_samples: int | None, dtw_reference: str
+    model: Path,
+    dataset_path: Path,
+    split_path: Path,
+    out: Path,
+    dtw_samples: int | None,
+    dtw_reference: Reference,
 ) -> None:
     """Evaluate MODEL (an exported artifact) and the DTW baseline on the test split: OUT/report.md + PNGs."""
     dataset, split = _load_data(dataset_path, split_path)

@@ -98,6 +98,11 @@ class Dataset:
 
     @classmethod
     def load(cls, path: str | Path) -> Dataset:
+        path = Path(path)
+        if not path.is_file():
+            raise DatasetError(f"{path}: no such dataset file; create one with `extexify-train import`")
+        if not zipfile.is_zipfile(path):
+            raise DatasetError(f"{path}: not an extexify dataset file (not a .npz archive)")
         try:
             with np.load(path, allow_pickle=False) as data:
                 version = int(data["format_version"])
@@ -114,11 +119,7 @@ class Dataset:
                     stroke_offsets=data["stroke_offsets"],
                     sample_offsets=data["sample_offsets"],
                 )
-        except FileNotFoundError:
-            raise DatasetError(
-                f"{path}: no such dataset file; create one with `extexify-train import`"
-            ) from None
-        except (KeyError, ValueError, OSError, zipfile.BadZipFile) as error:
-            if isinstance(error, DatasetError):
-                raise
+        except DatasetError:
+            raise
+        except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
             raise DatasetError(f"{path}: not an extexify dataset file ({error})") from None

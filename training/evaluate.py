@@ -24,6 +24,7 @@ from training.dtw import DTWClassifier, DTWConfig
 
 KS = (1, 5, 10)
 CORE = "latex2e (core)"
+Reference = Literal["train", "train+val"]  # the drawings DTW compares against
 
 
 class EvaluationError(ValueError):
@@ -34,7 +35,7 @@ class EvaluationError(ValueError):
 class EvalConfig:
     dtw: DTWConfig = field(default_factory=DTWConfig)
     dtw_samples: int | None = None  # DTW on a fixed random subset of this many test drawings; None: all
-    dtw_reference: Literal["train", "train+val"] = "train+val"  # the drawings DTW compares against
+    dtw_reference: Reference = "train+val"
     latency_drawings: int = 300
     confusion_pairs: int = 12
     seed: int = 0

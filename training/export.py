@@ -20,7 +20,7 @@ from extexify_lsp.recognizer import (
     Recognizer,
     sha256_file,
 )
-from training.train import checkpoint_parts, load_checkpoint
+from training.train import checkpoint_history, checkpoint_parts, load_checkpoint
 
 LICENSE_NOTICE = (
     "This model is derived from the Detexify database (detexify.kirelabs.org; curated data in "
@@ -74,6 +74,7 @@ def _write_artifact(checkpoint: dict[str, Any], out_dir: Path, metrics: dict[str
     save_file({k: v.contiguous() for k, v in checkpoint["model"].items()}, weights)
     weights.chmod(0o644)  # safetensors writes owner-only; the model ships to every user
     train_config = checkpoint["train_config"]
+    history = checkpoint_history(checkpoint)
     metadata = {
         "format": ARTIFACT_FORMAT,
         "format_version": ARTIFACT_VERSION,
@@ -91,11 +92,11 @@ def _write_artifact(checkpoint: dict[str, Any], out_dir: Path, metrics: dict[str
         },
         "training": {
             "epochs": checkpoint["epoch"] + 1,
-            "seconds": round(sum(entry["seconds"] for entry in checkpoint["history"]), 1),
+            "seconds": round(sum(entry.seconds for entry in history), 1),
             "fit_on": train_config["fit_on"],
             "seed": train_config["seed"],
             "augment": train_config["augment"],
-            "last_epoch": checkpoint["history"][-1],
+            "last_epoch": history[-1].to_dict(),
         },
         "commit": git_commit(Path(__file__).resolve().parent.parent),
         "metrics": metrics,

@@ -55,6 +55,11 @@ class Split:
     @classmethod
     def load(cls, path: str | Path, dataset: Dataset | None = None) -> Split:
         """Read a split file; with `dataset`, also check that it belongs to that dataset."""
+        path = Path(path)
+        if not path.is_file():
+            raise SplitError(f"{path}: no such split file; create one with `extexify-train split`")
+        if not zipfile.is_zipfile(path):
+            raise SplitError(f"{path}: not an extexify split file (not a .npz archive)")
         try:
             with np.load(path, allow_pickle=False) as data:
                 version = int(data["format_version"])
@@ -74,11 +79,9 @@ class Split:
                     test_fraction=test_fraction,
                     few_samples=tuple(str(s) for s in data["few_samples"]),
                 )
-        except FileNotFoundError:
-            raise SplitError(f"{path}: no such split file; create one with `extexify-train split`") from None
         except SplitError:
             raise
-        except (KeyError, ValueError, OSError, zipfile.BadZipFile) as error:
+        except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
             raise SplitError(f"{path}: not an extexify split file ({error})") from None
         if dataset is not None:
             split.check(dataset)

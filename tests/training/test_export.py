@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from click.testing import CliRunner
 
 from extexify_lsp.recognizer import METADATA_NAME, WEIGHTS_NAME, ModelArtifactError, Recognizer, sha256_file
+from training.cli import main
 from training.export import export
 
 
@@ -33,3 +35,14 @@ def test_failed_export_leaves_the_existing_model_alone(tiny_model: Path, tmp_pat
     assert (sha256_file(out / WEIGHTS_NAME), (out / METADATA_NAME).read_text()) == before
     assert sorted(p.name for p in out.iterdir()) == sorted([METADATA_NAME, WEIGHTS_NAME])
     Recognizer.load(out, device="cpu")
+
+
+@pytest.mark.parametrize("content", [b"", b"epoch,loss\n1,0.5\n"], ids=["empty", "text"])
+def test_cli_export_of_a_file_that_is_not_a_checkpoint(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "best.pt").write_bytes(content)
+    result = CliRunner().invoke(main, ["export", str(tmp_path / "best.pt"), "-o", str(tmp_path / "model")])
+    assert result.exit_code == 1
+    assert (
+        result.output.count("\n") == 1 and "not a readable checkpoint (not a PyTorch archive" in result.output
+    )
+    assert not (tmp_path / "model").exists()

@@ -143,3 +143,15 @@ def test_full_dataset_fixture_is_split_by_default(full_dataset_and_split: tuple[
     _assert_partition(split, len(full))
     assert (split.seed, split.val_fraction, split.test_fraction) == (0, 0.1, 0.1)
     assert len(full.symbols) == len(np.unique(full.labels[split.test]))
+
+
+@pytest.mark.parametrize("content", [b"", b"sample,symbol\n1,alpha\n"], ids=["empty", "text"])
+def test_cli_split_of_a_file_that_is_not_a_dataset(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "data.npz").write_bytes(content)
+    result = CliRunner().invoke(main, ["split", str(tmp_path / "data.npz"), "-o", str(tmp_path / "s.npz")])
+    assert result.exit_code == 1
+    assert (
+        result.output
+        == f"Error: {tmp_path / 'data.npz'}: not an extexify dataset file (not a .npz archive)\n"
+    )
+    assert not (tmp_path / "s.npz").exists()

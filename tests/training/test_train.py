@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,11 +14,12 @@ from click.testing import CliRunner
 from extexify_lsp.model import ModelConfig
 from extexify_lsp.raster import RasterConfig
 from extexify_lsp.recognizer import Recognizer
+from extexify_lsp.symbols import SymbolTable
 from training.cli import main
 from training.dataset import Dataset
 from training.export import export
-from training.split import Split
-from training.train import TrainConfig, TrainingError, load_checkpoint, train
+from training.split import Split, make_split
+from training.train import TrainConfig, TrainingError, checkpoint_history, load_checkpoint, train
 
 TINY = TrainConfig(
     epochs=6,
@@ -43,13 +45,14 @@ def one_thread():
 def test_tiny_run_learns(few_symbols: tuple[Dataset, Split], tmp_path: Path) -> None:
     dataset, split = few_symbols
     final = train(dataset, split.train, split.val, tmp_path, TINY)
-    history = load_checkpoint(tmp_path / "last.pt")["history"]
-    assert len(history) == TINY.epochs
-    assert history[-1]["train"]["loss"] < 0.7 * history[0]["train"]["loss"]
+    history = checkpoint_history(load_checkpoint(tmp_path / "last.pt"))
+    assert len(history) == TINY.epochs and final == history[-1]
+    assert history[-1].train.loss < 0.7 * history[0].train.loss
     # Six classes: chance is 1/6 top-1.
-    assert final["val"]["top1"] > 0.5
+    assert final.val is not None and final.val.top1 > 0.5
     best = load_checkpoint(tmp_path / "best.pt")
-    assert best["best_top5"] == max(entry["val"]["top5"] for entry in history)
+    assert best["best_top5"] == max(entry.val.top5 for entry in history if entry.val)
+    assert json.loads((tmp_path / "history.json").read_text()) == [entry.to_dict() for entry in history]
 
 
 def test_resume_continues_where_it_stopped(few_symbols: tuple[Dataset, Split], tmp_path: Path) -> None:
@@ -131,3 +134,55 @@ def test_cli_train_on_cuda_without_a_gpu_is_a_clear_error(
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1
     assert "no CUDA device is available" in result.output
+
+
+def _train_args(dataset_path: Path, split_path: Path, out: Path) -> list[str]:
+    args = ["train", str(dataset_path), "--split", str(split_path), "-o", str(out), "--device", "cpu"]
+    return [*args, "--batch-size", "16", "--widths", "8,16", "--convs", "1,1", "--hidden", "32"]
+
+
+def test_cli_train_on_fewer_symbols_than_top5(few_symbols: tuple[Dataset, Split], tmp_path: Path) -> None:
+    dataset, _ = few_symbols
+    keep = dataset.symbols.ids[:3]
+    table = SymbolTable(s for s in dataset.symbols if s.id in keep)
+    three = Dataset.from_drawings(
+        table,
+        (
+            (str(dataset.sample_ids[i]), dataset.symbol_id(i), dataset.drawing(i))
+            for i in range(len(dataset))
+            if dataset.symbol_id(i) in keep
+        ),
+    )
+    three.save(tmp_path / "three.npz")
+    make_split(three).save(tmp_path / "split.npz")
+    args = _train_args(tmp_path / "three.npz", tmp_path / "split.npz", tmp_path / "run")
+    result = CliRunner().invoke(main, [*args, "--epochs", "1", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    (entry,) = checkpoint_history(load_checkpoint(tmp_path / "run" / "last.pt"))
+    # Top-5 of three symbols: every drawing has its symbol among them.
+    assert entry.train.top5 == 1.0 and entry.val is not None and entry.val.top5 == 1.0
+
+
+@pytest.mark.parametrize(
+    "option", [["--threads", "0"], ["--threads", "-2"], ["--epochs", "0"], ["--batch-size", "0"]]
+)
+def test_cli_train_refuses_bad_numbers_in_one_line(
+    few_symbols_files: tuple[Path, Path], tmp_path: Path, option: list[str]
+) -> None:
+    result = CliRunner().invoke(main, [*_train_args(*few_symbols_files, tmp_path / "run"), *option])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option[0]}'" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_config_refuses_no_epochs() -> None:
+    with pytest.raises(TrainingError, match="epochs must be at least 1"):
+        replace(TINY, epochs=0)
+
+
+def test_cli_resume_of_a_finished_run_says_so(few_symbols_files: tuple[Path, Path], tmp_path: Path) -> None:
+    args = [*_train_args(*few_symbols_files, tmp_path / "run"), "--threads", "1", "--epochs", "1"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    result = CliRunner().invoke(main, [*args, "--resume"])
+    assert result.exit_code == 1
+    assert "has trained 1 epoch(s) already and --epochs 1 asks for no more" in result.output
