@@ -1,13 +1,27 @@
 // The drawing pad: a canvas that records pointer strokes, asks the host to recognize them and lists the
-// candidates typeset with KaTeX. Transport-free: the VS Code webview and the browser pad supply `recognize`.
+// candidates typeset with KaTeX, each with chips for the other members of its draw-alike group.
+// Transport-free: the VS Code webview and the browser pad supply `recognize` (and `glyphs`).
 import katex from "katex";
 
-import { type CompletionItem, type CompletionList, MAX_CANDIDATES, type Point, type Stroke } from "./protocol";
+import {
+  type CompletionItem,
+  type CompletionList,
+  MAX_CANDIDATES,
+  MAX_GLYPH_IDS,
+  type Point,
+  type Stroke,
+} from "./protocol";
+import { cycle, describe, variantsOf } from "./variants";
 
 export interface PadOptions {
   /** Recognize the strokes drawn so far; `signal` aborts when the answer would be stale. */
   recognize(strokes: Stroke[], signal: AbortSignal): Promise<CompletionList>;
-  /** The user picked a candidate (click, its number key, or Enter on it). */
+  /**
+   * Glyph images (`data:` URIs, null for none) of symbols KaTeX cannot typeset; asked once per symbol.
+   * Without it such symbols show their Unicode character or their command.
+   */
+  glyphs?(symbolIds: string[]): Promise<Record<string, string | null>>;
+  /** The user picked a candidate's shown variant (click, its number key, Enter) or a chip's. */
   onChoose(item: CompletionItem): void;
   /** Candidates shown, at most 9 (one per number key). */
   limit?: number;
@@ -61,7 +75,7 @@ export function createPad(container: HTMLElement, options: PadOptions): Pad {
   list.setAttribute("aria-label", "Candidates");
 
   const side = element("div", "extexify-pad__side");
-  const keys = element("p", "extexify-pad__keys", "1–9 choose · ↑↓ Enter · Esc clear · Ctrl+Z undo");
+  const keys = element("p", "extexify-pad__keys", "1–9 choose · ↑↓ Enter · Tab variant · Esc clear · Ctrl+Z undo");
   side.append(toolbar, errorBanner, list, keys);
   root.append(board, side);
   container.append(root);
@@ -69,7 +83,8 @@ export function createPad(container: HTMLElement, options: PadOptions): Pad {
   const strokes: Stroke[] = [];
   let current: { pointerId: number; stroke: Stroke; origin: DOMRect } | null = null;
   let candidates: CompletionItem[] = [];
-  let active = 0; // index of the candidate that Enter chooses
+  let shown: number[] = []; // per candidate: the variant it shows (0: its label), which choosing it inserts
+  let active = 0; // index of the candidate that Enter chooses and Tab cycles
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inFlight: AbortController | null = null;
 
@@ -243,50 +258,123 @@ export function createPad(container: HTMLElement, options: PadOptions): Pad {
     // Replacing the focused candidate would drop keyboard focus to the page: keep it in the pad.
     const listHadFocus = list.contains(document.activeElement);
     candidates = items;
+    shown = items.map(() => 0);
     active = 0;
     list.classList.remove("extexify-pad__candidates--stale");
-    list.replaceChildren(...items.map(candidateElement));
+    list.replaceChildren(...items.map((_, index) => candidateElement(index)));
     if (items.length === 0 && strokes.length > 0) {
       list.append(element("li", "extexify-pad__empty", "No candidates"));
     }
     if (listHadFocus) (list.querySelector<HTMLElement>(".extexify-pad__candidate") ?? canvas).focus();
+    requestGlyphs(items.flatMap(variantsOf));
   }
 
-  function candidateElement(item: CompletionItem, index: number): HTMLLIElement {
+  function candidateElement(index: number): HTMLLIElement {
     const entry = element("li", "extexify-pad__candidate");
     entry.setAttribute("role", "option");
     entry.setAttribute("aria-selected", String(index === active));
     entry.tabIndex = index === active ? 0 : -1;
     entry.dataset.index = String(index);
-    entry.dataset.command = item.label;
-    const meta = item.detail ?? [item.data.package ?? "core LaTeX", `${item.data.mode} mode`].join(" · ");
-    entry.title = `${item.label} — ${meta} (press ${index + 1})`;
-
-    const glyph = element("span", "extexify-pad__glyph");
-    const typeset = typesetSymbol(item);
-    if (typeset === null) {
-      // KaTeX does not know the command: its Unicode character stands in, else an empty box says "no preview".
-      const unicode = unicodeOf(item);
-      glyph.classList.add(unicode ? "extexify-pad__glyph--unicode" : "extexify-pad__glyph--none");
-      glyph.textContent = unicode ?? "";
-      if (!unicode) glyph.title = "No preview for this command";
-    } else {
-      glyph.innerHTML = typeset;
-    }
-    entry.append(
-      element("span", "extexify-pad__key", String(index + 1)),
-      glyph,
-      element("code", "extexify-pad__command", item.label),
-      element("span", "extexify-pad__meta", meta),
-    );
+    fillCandidate(entry, index);
     return entry;
   }
 
-  function choose(index: number): void {
+  /** The candidate's shown variant (glyph, command, package and mode), then a chip for each other member. */
+  function fillCandidate(entry: HTMLElement, index: number): void {
+    const variants = variantsOf(candidates[index]);
+    const current = variants[shown[index]];
+    const meta = describe(current);
+    entry.dataset.command = current.label;
+    entry.dataset.symbolId = current.data.symbolId;
+    entry.dataset.variant = String(shown[index]);
+    const cycling = variants.length > 1 ? `, Tab for its ${variants.length - 1} look-alikes` : "";
+    entry.title = `${current.label} — ${meta} (press ${index + 1}${cycling})`;
+
+    const head = element("span", "extexify-pad__head");
+    head.append(element("code", "extexify-pad__command", current.label));
+    if (variants.length > 1) {
+      const chips = element("span", "extexify-pad__chips");
+      chips.append(
+        ...variants.flatMap((variant, i) => (i === shown[index] ? [] : [chipElement(variant, i)])),
+      );
+      head.append(chips);
+    }
+    entry.replaceChildren(
+      element("span", "extexify-pad__key", String(index + 1)),
+      glyphElement(current, "extexify-pad__glyph"),
+      head,
+      element("span", "extexify-pad__meta", meta),
+    );
+  }
+
+  function chipElement(variant: CompletionItem, index: number): HTMLElement {
+    const chip = glyphElement(variant, "extexify-pad__chip");
+    chip.dataset.variant = String(index);
+    chip.dataset.command = variant.label;
+    chip.title = `${variant.label} — ${describe(variant)} (click to insert)`;
+    return chip;
+  }
+
+  /** The symbol typeset by KaTeX, else its glyph from the server, else its Unicode character (or a chip's command). */
+  function glyphElement(variant: CompletionItem, className: string): HTMLElement {
+    const node = element("span", className);
+    const typeset = typesetSymbol(variant);
+    const glyph = glyphCache.get(variant.data.symbolId);
+    if (typeset !== null) {
+      node.innerHTML = typeset;
+    } else if (glyph) {
+      const image = element("img", "extexify-pad__image");
+      image.src = glyph;
+      image.alt = variant.data.unicode ?? variant.label;
+      node.append(image);
+    } else if (variant.data.unicode) {
+      node.classList.add("extexify-pad__glyph--unicode");
+      node.textContent = variant.data.unicode;
+    } else if (className === "extexify-pad__chip") {
+      // The main glyph has its command right beside it; a chip shows the command itself.
+      node.classList.add("extexify-pad__glyph--command");
+      node.textContent = variant.label;
+    }
+    return node;
+  }
+
+  /** Ask the host once for the glyphs of the symbols KaTeX cannot typeset, then show them. */
+  function requestGlyphs(variants: CompletionItem[]): void {
+    if (!options.glyphs) return;
+    const missing = variants
+      .filter((variant) => typesetSymbol(variant) === null)
+      .map((variant) => variant.data.symbolId)
+      .filter((id) => !glyphCache.has(id) && !glyphsAsked.has(id));
+    const ids = [...new Set(missing)].slice(0, MAX_GLYPH_IDS);
+    if (ids.length === 0) return;
+    for (const id of ids) glyphsAsked.add(id);
+    options.glyphs(ids).then(
+      (glyphs) => {
+        for (const id of ids) glyphCache.set(id, glyphs[id] ?? null);
+        list.querySelectorAll<HTMLElement>(".extexify-pad__candidate").forEach((entry, index) => {
+          if (candidates[index]) fillCandidate(entry, index);
+        });
+      },
+      // The pad still shows the Unicode character or the command; the next answer asks again.
+      () => ids.forEach((id) => glyphsAsked.delete(id)),
+    );
+  }
+
+  function choose(index: number, variant = shown[index]): void {
     const item = candidates[index];
     if (!item) return;
-    options.onChoose(item);
+    options.onChoose(variantsOf(item)[variant] ?? item);
     if (clearOnChoose) clear();
+  }
+
+  /** Show the active candidate's next (`step` 1) or previous (-1) variant; false if it has no others. */
+  function cycleVariant(step: number): boolean {
+    const entry = list.querySelectorAll<HTMLElement>(".extexify-pad__candidate")[active];
+    const count = candidates[active] ? variantsOf(candidates[active]).length : 0;
+    if (!entry || count < 2) return false;
+    shown[active] = cycle(shown[active], step, count);
+    fillCandidate(entry, active);
+    return true;
   }
 
   function moveActive(index: number): void {
@@ -301,8 +389,13 @@ export function createPad(container: HTMLElement, options: PadOptions): Pad {
   }
 
   on(list, "click", (event) => {
-    const entry = (event.target as HTMLElement).closest<HTMLElement>(".extexify-pad__candidate");
-    if (entry?.dataset.index) choose(Number(entry.dataset.index));
+    const target = event.target as HTMLElement;
+    const entry = target.closest<HTMLElement>(".extexify-pad__candidate");
+    const chip = target.closest<HTMLElement>(".extexify-pad__chip");
+    if (!entry?.dataset.index) return;
+    const index = Number(entry.dataset.index);
+    if (chip?.dataset.variant) choose(index, Number(chip.dataset.variant));
+    else choose(index);
   });
 
   // --- keyboard and buttons ------------------------------------------------------------------------
@@ -330,6 +423,9 @@ export function createPad(container: HTMLElement, options: PadOptions): Pad {
       moveActive(0);
     } else if (plain && event.key === "End") {
       moveActive(-1);
+    } else if (!event.ctrlKey && !event.metaKey && !event.altKey && event.key === "Tab") {
+      // Tab cycles the variants of the active candidate; without any, it moves the focus as usual.
+      if (!cycleVariant(event.shiftKey ? -1 : 1)) return;
     } else if (plain && !onButton && (event.key === "Enter" || event.key === " ")) {
       choose(focused ? Number(focused.dataset.index) : active);
     } else {
@@ -382,6 +478,9 @@ export function createPad(container: HTMLElement, options: PadOptions): Pad {
 }
 
 const typesetCache = new Map<string, string | null>();
+// Glyph images by symbol id, for every pad on the page: the server's glyphs never change while it runs.
+const glyphCache = new Map<string, string | null>();
+const glyphsAsked = new Set<string>();
 
 /** KaTeX HTML for the candidate's command, or null where KaTeX does not know it. */
 function typesetSymbol(item: CompletionItem): string | null {
@@ -396,14 +495,6 @@ function typesetSymbol(item: CompletionItem): string | null {
     typesetCache.set(source, html);
   }
   return html;
-}
-
-/** The symbol's Unicode character: `data.unicode`, else a `U+XXXX` code point named in the documentation. */
-function unicodeOf(item: CompletionItem): string | null {
-  if (item.data.unicode) return item.data.unicode;
-  const docs = typeof item.documentation === "string" ? item.documentation : item.documentation?.value;
-  const match = docs?.match(/U\+([0-9A-Fa-f]{4,6})/);
-  return match ? String.fromCodePoint(parseInt(match[1], 16)) : null;
 }
 
 function isAbortError(error: unknown): boolean {

@@ -6,6 +6,9 @@ import * as vscode from "vscode";
 import {
   type CompletionItem,
   type CompletionList,
+  GLYPHS,
+  type GlyphsParams,
+  type GlyphsResult,
   MAX_CANDIDATES,
   MAX_LIMIT,
   RECOGNIZE_STROKES,
@@ -13,7 +16,8 @@ import {
   type Stroke,
   type TextEdit,
 } from "../../pad/src/protocol";
-import { createHostHandler, cursorAfterEdits, editsForItem, type HostMessage } from "./messages";
+import { findVariant } from "../../pad/src/variants";
+import { createHostHandler, cursorAfterEdits, editsForItem, type Glyphs, type HostMessage } from "./messages";
 import type { ServerState } from "./server";
 
 /** Languages whose documents the server knows (the client's document selector): only those get edits. */
@@ -69,6 +73,7 @@ export class DrawPanel implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [];
   private readonly handler = createHostHandler({
     recognize: (strokes, signal) => this.recognize(strokes, signal),
+    glyphs: (symbolIds) => this.glyphs(symbolIds),
     choose: (item) =>
       this.choose(item).catch((error: unknown) => {
         void vscode.window.showErrorMessage(`extexify: could not insert ${item.label}: ${String(error)}`);
@@ -178,6 +183,16 @@ export class DrawPanel implements vscode.Disposable {
     }
   }
 
+  private async glyphs(symbolIds: string[]): Promise<Glyphs> {
+    const state = this.server();
+    if (!state.client) {
+      throw new Error(state.problem);
+    }
+    const params: GlyphsParams = { symbolIds };
+    const result = await state.client.sendRequest<GlyphsResult>(GLYPHS, params);
+    return result.glyphs;
+  }
+
   /** The remembered editor, shown again if it was hidden; undefined once its document is closed. */
   private async targetEditor(): Promise<vscode.TextEditor | undefined> {
     const last = this.lastEditor;
@@ -204,7 +219,7 @@ export class DrawPanel implements vscode.Disposable {
       return item;
     }
     const list = await this.request(context.strokes, editor, MAX_LIMIT);
-    const again = list.items.find((candidate) => candidate.data.symbolId === item.data.symbolId);
+    const again = findVariant(list.items, item.data.symbolId);
     // Not found should not happen (same strokes), but then the bare command at the cursor is still right.
     return again ?? { ...item, textEdit: undefined, additionalTextEdits: undefined };
   }

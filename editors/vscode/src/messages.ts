@@ -2,16 +2,22 @@
 // Nothing here imports `vscode` or the DOM, so the unit tests run it under plain node.
 import type { CompletionItem, CompletionList, Position, Stroke, TextEdit } from "../../pad/src/protocol";
 
+/** Glyph images by symbol id: `data:` URIs, null where the server has none. */
+export type Glyphs = Record<string, string | null>;
+
 /** Webview -> extension host. */
 export type WebviewMessage =
   | { type: "ready" }
   | { type: "recognize"; id: number; strokes: Stroke[] }
   | { type: "cancel"; id: number }
+  | { type: "glyphs"; id: number; symbolIds: string[] }
   | { type: "choose"; item: CompletionItem };
 
 /** Extension host -> webview. */
 export type HostMessage =
   | { type: "result"; id: number; list: CompletionList }
+  | { type: "glyphs"; id: number; glyphs: Glyphs }
+  /** A recognize or glyphs request failed. */
   | { type: "error"; id: number; message: string }
   /** The server's state changed: `message` is shown on the pad (null hides it), `refresh` re-recognizes. */
   | { type: "status"; message: string | null; refresh: boolean }
@@ -51,6 +57,13 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage {
       return { type: "recognize", id: requestId(raw), strokes: raw.strokes as Stroke[] };
     case "cancel":
       return { type: "cancel", id: requestId(raw) };
+    case "glyphs": {
+      const ids = raw.symbolIds;
+      if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) {
+        throw new MessageError("'glyphs' needs 'symbolIds', an array of strings");
+      }
+      return { type: "glyphs", id: requestId(raw), symbolIds: ids };
+    }
     case "choose": {
       const item = raw.item;
       if (!isObject(item) || typeof item.label !== "string" || !isObject(item.data)) {
@@ -66,6 +79,7 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage {
 /** What the extension host does for the webview; `drawPanel.ts` implements it with VS Code and the client. */
 export interface HostActions {
   recognize(strokes: Stroke[], signal: AbortSignal): Promise<CompletionList>;
+  glyphs(symbolIds: string[]): Promise<Glyphs>;
   choose(item: CompletionItem): Promise<void>;
   ready(): void;
   post(message: HostMessage): void;
@@ -82,6 +96,7 @@ function errorMessage(error: unknown): string {
  *
  * A new request supersedes the ones still in flight (the pad only wants the answer for its latest strokes),
  * and a cancelled or superseded request gets no answer at all: the webview stopped waiting for it.
+ * Glyph requests are answered independently.
  */
 export function createHostHandler(actions: HostActions): {
   handle(raw: unknown): Promise<void>;
@@ -116,6 +131,14 @@ export function createHostHandler(actions: HostActions): {
     }
   }
 
+  async function glyphs(id: number, symbolIds: string[]): Promise<void> {
+    try {
+      actions.post({ type: "glyphs", id, glyphs: await actions.glyphs(symbolIds) });
+    } catch (error) {
+      actions.post({ type: "error", id, message: errorMessage(error) });
+    }
+  }
+
   async function handle(raw: unknown): Promise<void> {
     let message: WebviewMessage;
     try {
@@ -134,6 +157,8 @@ export function createHostHandler(actions: HostActions): {
         inFlight.get(message.id)?.abort();
         inFlight.delete(message.id);
         return;
+      case "glyphs":
+        return glyphs(message.id, message.symbolIds);
       case "choose":
         return actions.choose(message.item);
     }
@@ -150,56 +175,73 @@ function abortError(): Error {
 }
 
 /**
- * The webview's side: turns the pad's `recognize(strokes, signal)` calls into messages and resolves them from
- * the host's answers. Aborting a call tells the host to cancel it.
+ * The webview's side: turns the pad's `recognize(strokes, signal)` and `glyphs(symbolIds)` calls into messages
+ * and resolves them from the host's answers. Aborting a recognize call tells the host to cancel it.
  */
-export function createRecognizeClient(post: (message: WebviewMessage) => void): {
+export function createHostClient(post: (message: WebviewMessage) => void): {
   recognize(strokes: Stroke[], signal: AbortSignal): Promise<CompletionList>;
+  glyphs(symbolIds: string[]): Promise<Glyphs>;
   receive(message: HostMessage): void;
 } {
-  const pending = new Map<number, { resolve(list: CompletionList): void; reject(error: Error): void }>();
+  // One id sequence for both kinds of request; an answer of the other kind is a host bug and rejects.
+  const pending = new Map<number, { resolve(message: HostMessage): void; reject(error: Error): void }>();
   let nextId = 1;
 
-  function recognize(strokes: Stroke[], signal: AbortSignal): Promise<CompletionList> {
-    if (signal.aborted) {
-      return Promise.reject(abortError());
-    }
-    const id = nextId++;
-    return new Promise<CompletionList>((resolve, reject) => {
+  function send(message: WebviewMessage & { id: number }, signal?: AbortSignal): Promise<HostMessage> {
+    return new Promise<HostMessage>((resolve, reject) => {
       const onAbort = (): void => {
-        pending.delete(id);
-        post({ type: "cancel", id });
+        pending.delete(message.id);
+        post({ type: "cancel", id: message.id });
         reject(abortError());
       };
-      signal.addEventListener("abort", onAbort, { once: true });
-      pending.set(id, {
-        resolve(list) {
-          signal.removeEventListener("abort", onAbort);
-          resolve(list);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      pending.set(message.id, {
+        resolve(answer) {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(answer);
         },
         reject(error) {
-          signal.removeEventListener("abort", onAbort);
+          signal?.removeEventListener("abort", onAbort);
           reject(error);
         },
       });
-      post({ type: "recognize", id, strokes });
+      post(message);
     });
   }
 
+  async function recognize(strokes: Stroke[], signal: AbortSignal): Promise<CompletionList> {
+    if (signal.aborted) {
+      throw abortError();
+    }
+    const answer = await send({ type: "recognize", id: nextId++, strokes }, signal);
+    if (answer.type !== "result") {
+      throw new Error(`the host answered a recognize request with '${answer.type}'`);
+    }
+    return answer.list;
+  }
+
+  async function glyphs(symbolIds: string[]): Promise<Glyphs> {
+    const answer = await send({ type: "glyphs", id: nextId++, symbolIds });
+    if (answer.type !== "glyphs") {
+      throw new Error(`the host answered a glyphs request with '${answer.type}'`);
+    }
+    return answer.glyphs;
+  }
+
   function receive(message: HostMessage): void {
-    if (message.type !== "result" && message.type !== "error") {
+    if (message.type !== "result" && message.type !== "glyphs" && message.type !== "error") {
       return;
     }
     const request = pending.get(message.id);
     pending.delete(message.id);
-    if (message.type === "result") {
-      request?.resolve(message.list);
-    } else {
+    if (message.type === "error") {
       request?.reject(new Error(message.message));
+    } else {
+      request?.resolve(message);
     }
   }
 
-  return { recognize, receive };
+  return { recognize, glyphs, receive };
 }
 
 /** The edits that insert `item` at `cursor`: the server's `textEdit` (else the bare command) and the rest. */

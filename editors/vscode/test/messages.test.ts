@@ -4,9 +4,10 @@ import { describe, it } from "node:test";
 import type { CompletionItem, CompletionList, Position, Stroke, TextEdit } from "../../pad/src/protocol";
 import {
   createHostHandler,
-  createRecognizeClient,
+  createHostClient,
   cursorAfterEdits,
   editsForItem,
+  type Glyphs,
   type HostActions,
   type HostMessage,
   MessageError,
@@ -41,8 +42,9 @@ function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(e
 }
 
 /** Host actions that record what the handler does; `answers` are handed out to recognize calls in order. */
-function recordingHost(answers: Promise<CompletionList>[] = []) {
+function recordingHost(answers: Promise<CompletionList>[] = [], glyphs: Promise<Glyphs>[] = []) {
   const posted: HostMessage[] = [];
+  const glyphsAsked: string[][] = [];
   const signals: AbortSignal[] = [];
   const chosen: CompletionItem[] = [];
   const errors: Error[] = [];
@@ -54,6 +56,12 @@ function recordingHost(answers: Promise<CompletionList>[] = []) {
       assert.ok(answer, "more recognize calls than prepared answers");
       return answer;
     },
+    glyphs: (symbolIds) => {
+      glyphsAsked.push(symbolIds);
+      const answer = glyphs.shift();
+      assert.ok(answer, "more glyphs calls than prepared answers");
+      return answer;
+    },
     choose: async (chosenItem) => {
       chosen.push(chosenItem);
     },
@@ -63,7 +71,7 @@ function recordingHost(answers: Promise<CompletionList>[] = []) {
     post: (message) => posted.push(message),
     reportError: (error) => errors.push(error),
   };
-  return { actions, posted, signals, chosen, errors, readies: () => readies };
+  return { actions, posted, signals, chosen, errors, glyphsAsked, readies: () => readies };
 }
 
 describe("parseWebviewMessage", () => {
@@ -75,6 +83,11 @@ describe("parseWebviewMessage", () => {
       strokes: STROKES,
     });
     assert.deepEqual(parseWebviewMessage({ type: "cancel", id: 3 }), { type: "cancel", id: 3 });
+    assert.deepEqual(parseWebviewMessage({ type: "glyphs", id: 4, symbolIds: ["latex:wasysym:phone"] }), {
+      type: "glyphs",
+      id: 4,
+      symbolIds: ["latex:wasysym:phone"],
+    });
     const chosen = item("\\alpha");
     assert.deepEqual(parseWebviewMessage({ type: "choose", item: chosen }), { type: "choose", item: chosen });
   });
@@ -87,6 +100,9 @@ describe("parseWebviewMessage", () => {
       [{ type: "recognize", id: 1 }, /needs 'strokes'/],
       [{ type: "recognize", id: 1.5, strokes: [] }, /integer 'id', got 1.5/],
       [{ type: "cancel" }, /'cancel' needs an integer 'id'/],
+      [{ type: "glyphs", id: 2, symbolIds: "latex:wasysym:phone" }, /'glyphs' needs 'symbolIds', an array of strings/],
+      [{ type: "glyphs", id: 2, symbolIds: [1] }, /'glyphs' needs 'symbolIds', an array of strings/],
+      [{ type: "glyphs", symbolIds: [] }, /'glyphs' needs an integer 'id'/],
       [{ type: "choose", item: { label: "\\alpha" } }, /'choose' needs 'item'/],
     ];
     for (const [raw, pattern] of cases) {
@@ -151,6 +167,28 @@ describe("createHostHandler", () => {
     assert.deepEqual(host.posted, []);
   });
 
+  it("answers a glyphs request with its id, or its failure as an error, without cancelling a recognize", async () => {
+    const recognized = deferred<CompletionList>();
+    const phone = "data:image/png;base64,iVBORw0KGgo=";
+    const host = recordingHost(
+      [recognized.promise],
+      [Promise.resolve({ "latex:wasysym:phone": phone, "latex:x:none": null }), Promise.reject(new Error("no glyphs"))],
+    );
+    const handler = createHostHandler(host.actions);
+    const recognizing = handler.handle({ type: "recognize", id: 1, strokes: STROKES });
+    await handler.handle({ type: "glyphs", id: 2, symbolIds: ["latex:wasysym:phone", "latex:x:none"] });
+    await handler.handle({ type: "glyphs", id: 3, symbolIds: ["latex:wasysym:phone"] });
+    assert.equal(host.signals[0].aborted, false);
+    recognized.resolve(list("\\phone"));
+    await recognizing;
+    assert.deepEqual(host.glyphsAsked, [["latex:wasysym:phone", "latex:x:none"], ["latex:wasysym:phone"]]);
+    assert.deepEqual(host.posted, [
+      { type: "glyphs", id: 2, glyphs: { "latex:wasysym:phone": phone, "latex:x:none": null } },
+      { type: "error", id: 3, message: "no glyphs" },
+      { type: "result", id: 1, list: list("\\phone") },
+    ]);
+  });
+
   it("hands choose and ready to the host and reports malformed messages", async () => {
     const host = recordingHost();
     const handler = createHostHandler(host.actions);
@@ -168,10 +206,10 @@ describe("createHostHandler", () => {
   });
 });
 
-describe("createRecognizeClient", () => {
+describe("createHostClient", () => {
   it("posts a request and resolves it from the host's answer with the same id", async () => {
     const sent: WebviewMessage[] = [];
-    const client = createRecognizeClient((message) => sent.push(message));
+    const client = createHostClient((message) => sent.push(message));
     const first = client.recognize(STROKES, new AbortController().signal);
     const second = client.recognize(STROKES, new AbortController().signal);
     assert.deepEqual(
@@ -186,7 +224,7 @@ describe("createRecognizeClient", () => {
 
   it("tells the host to cancel when the pad aborts, and rejects with an AbortError", async () => {
     const sent: WebviewMessage[] = [];
-    const client = createRecognizeClient((message) => sent.push(message));
+    const client = createHostClient((message) => sent.push(message));
     const controller = new AbortController();
     const pending = client.recognize(STROKES, controller.signal);
     controller.abort();
@@ -198,9 +236,25 @@ describe("createRecognizeClient", () => {
 
   it("does not send a request whose signal is already aborted", async () => {
     const sent: WebviewMessage[] = [];
-    const client = createRecognizeClient((message) => sent.push(message));
+    const client = createHostClient((message) => sent.push(message));
     await assert.rejects(client.recognize(STROKES, AbortSignal.abort()), { name: "AbortError" });
     assert.deepEqual(sent, []);
+  });
+
+  it("asks for glyphs in the same id sequence and resolves them from the host's answer", async () => {
+    const sent: WebviewMessage[] = [];
+    const client = createHostClient((message) => sent.push(message));
+    const recognized = client.recognize(STROKES, new AbortController().signal);
+    const glyphs = client.glyphs(["latex:wasysym:phone"]);
+    const failed = client.glyphs(["latex:x:none"]);
+    assert.deepEqual(sent[1], { type: "glyphs", id: 2, symbolIds: ["latex:wasysym:phone"] });
+    client.receive({ type: "glyphs", id: 2, glyphs: { "latex:wasysym:phone": null } });
+    client.receive({ type: "error", id: 3, message: "extexify-lsp is not running" });
+    // An answer of the wrong kind is the host's bug: it rejects rather than pass for the other kind.
+    client.receive({ type: "glyphs", id: 1, glyphs: {} });
+    assert.deepEqual(await glyphs, { "latex:wasysym:phone": null });
+    await assert.rejects(failed, { message: "extexify-lsp is not running" });
+    await assert.rejects(recognized, /answered a recognize request with 'glyphs'/);
   });
 
   it("works end to end with the host handler, superseding included", async () => {
@@ -209,7 +263,7 @@ describe("createRecognizeClient", () => {
     const handler = createHostHandler(host.actions);
     const pending: Promise<void>[] = [];
     // The webview and the host talk through structured-clone messages, as in VS Code.
-    const client = createRecognizeClient((message) => pending.push(handler.handle(structuredClone(message))));
+    const client = createHostClient((message) => pending.push(handler.handle(structuredClone(message))));
     host.actions.post = (message) => client.receive(structuredClone(message));
     const stale = new AbortController();
     const firstAnswer = client.recognize(STROKES, stale.signal);

@@ -3,6 +3,8 @@
 // reconnects (re-opening the documents) when the server goes away.
 import {
   type CompletionList,
+  GLYPHS,
+  type GlyphsResult,
   RECOGNIZE_STROKES,
   type RecognizeStrokesParams,
 } from "../../pad/src/protocol";
@@ -24,6 +26,8 @@ export interface LspClientOptions {
 export interface LspClient {
   readonly state: ConnectionState;
   recognizeStrokes(params: RecognizeStrokesParams, signal?: AbortSignal): Promise<CompletionList>;
+  /** Glyph images of symbols (`extexify/glyphs`), for those KaTeX cannot typeset. */
+  glyphs(symbolIds: string[]): Promise<GlyphsResult>;
   /** Register a document with the server; it is re-opened after every reconnect. */
   openDocument(uri: string, languageId: string, text: string): void;
   changeDocument(uri: string, text: string): void;
@@ -223,6 +227,12 @@ export function connectLsp(options: LspClientOptions): LspClient {
         return Promise.reject(new Error(stateDetail));
       }
       return request<CompletionList>(RECOGNIZE_STROKES, params, signal);
+    },
+    glyphs(symbolIds) {
+      if (state !== "ready") {
+        return Promise.reject(new Error(stateDetail));
+      }
+      return request<GlyphsResult>(GLYPHS, { symbolIds });
     },
     openDocument(uri, languageId, text) {
       const document = { languageId, version: 1, text };

@@ -2,6 +2,7 @@
 // document, recognition asks for edits at its cursor, and a chosen candidate's edits go into it.
 import { createPad, type Pad } from "../../pad/src/pad";
 import { type CompletionItem, MAX_CANDIDATES, MAX_LIMIT, type Stroke, type TextEdit } from "../../pad/src/protocol";
+import { findVariant } from "../../pad/src/variants";
 
 import { connectLsp, type ConnectionState, type LspClient } from "./lsp-client";
 import { applyTextEdits, positionAt } from "./text-edits";
@@ -48,6 +49,7 @@ export function createTextareaPad(
       answeredFor = snapshot;
       return result;
     },
+    glyphs: async (symbolIds) => (await client.glyphs(symbolIds)).glyphs,
     onChoose: (item) => void choose(item),
   });
 
@@ -71,7 +73,7 @@ export function createTextareaPad(
       // The text or the cursor moved since the answer: ask again for edits that fit the cursor now.
       try {
         const fresh = await recognizeAtCursor(answeredFor.strokes, MAX_LIMIT);
-        fitted = fresh.items.find((candidate) => candidate.data.symbolId === item.data.symbolId);
+        fitted = findVariant(fresh.items, item.data.symbolId);
       } catch (error) {
         pad.setError(`Could not insert ${item.label}: ${error instanceof Error ? error.message : String(error)}`);
         return;
