@@ -36,11 +36,15 @@ def _point(raw: object, where: str) -> tuple[float, float, float]:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise InvalidStrokesError(f"{where}: {name} must be a number, got {value!r}")
-        if not math.isfinite(value):
+        try:
+            number = float(value)
+        except OverflowError:  # a JSON integer such as 10**309
+            raise InvalidStrokesError(f"{where}: {name} is an integer too large for a float") from None
+        if not math.isfinite(number):
             raise InvalidStrokesError(f"{where}: {name} is {value}, not a finite number")
-        if name != "t" and abs(value) > MAX_COORDINATE:
+        if name != "t" and abs(number) > MAX_COORDINATE:
             raise InvalidStrokesError(f"{where}: {name}={value} is outside ±{MAX_COORDINATE:g}")
-        out.append(float(value))
+        out.append(number)
     return out[0], out[1], out[2]
 
 
@@ -51,7 +55,7 @@ def _plain_stroke(stroke: list | tuple) -> np.ndarray | None:
         if not {type(value) for point in stroke for value in point} <= {int, float}:
             return None  # also dict points (their keys are strings) and bools (a subclass of int)
         array = np.array(stroke, dtype=np.float64)
-    except (TypeError, ValueError):  # a point that is not a sequence; points of different lengths
+    except (TypeError, ValueError, OverflowError):  # not a sequence; points of different lengths; 10**309
         return None
     if array.ndim != 2 or array.shape[1] not in (2, 3) or not np.isfinite(array).all():
         return None
