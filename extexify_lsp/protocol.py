@@ -20,6 +20,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 RECOGNIZE_STROKES = "extexify/recognizeStrokes"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
+MAX_UINTEGER = 2**31 - 1  # LSP's uinteger: the largest line or character a position can hold
 
 
 class InvalidParamsError(ValueError):
@@ -87,7 +88,9 @@ def _position(raw: object) -> types.Position:
     values = []
     for name in ("line", "character"):
         value = raw.get(name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InvalidParamsError(f"position.{name} must be a non-negative integer, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_UINTEGER:
+            raise InvalidParamsError(
+                f"position.{name} must be an integer from 0 to {MAX_UINTEGER}, got {value!r:.40}"
+            )
         values.append(value)
     return types.Position(line=values[0], character=values[1])

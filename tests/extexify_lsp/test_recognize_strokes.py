@@ -222,20 +222,6 @@ async def test_incremental_and_full_changes_are_tracked(client: LanguageClient) 
     )
 
 
-async def test_a_document_not_opened_is_read_from_its_file(client: LanguageClient, tmp_path: Path) -> None:
-    text, position = cursor(document("\\usepackage{amssymb}\n", "$x |$"))
-    path = tmp_path / "on-disk.tex"
-    path.write_text(text)
-    result = await recognize(
-        client,
-        {"strokes": LEQ, "limit": 100, "textDocument": {"uri": path.as_uri()}, "position": at(position)},
-    )
-    for item in result.items:
-        assert item.text_edit.range.start == position
-        new_lines = {e.new_text for e in item.additional_text_edits or []}
-        assert "\n\\usepackage{amssymb}" not in new_lines
-
-
 ORIGIN = {"line": 0, "character": 0}
 
 
@@ -268,8 +254,14 @@ BAD_PARAMS = [
     ({"strokes": LEQ, "textDocument": "file:///x.tex", "position": ORIGIN}, "'uri'"),
     ({"strokes": LEQ, **in_document("file:///x.tex", {"line": -1, "character": 0})}, "line"),
     ({"strokes": LEQ, **in_document("file:///x.tex", {"line": 0})}, "character"),
-    ({"strokes": LEQ, **in_document("file:///no/such.tex")}, "is not open and cannot be read"),
-    ({"strokes": LEQ, **in_document("file:///dev/zero")}, "no such regular file"),
+    ({"strokes": LEQ, **in_document("file:///x.tex", {"line": 2**31, "character": 0})}, "0 to 2147483647"),
+    ({"strokes": LEQ, **in_document("file:///x.tex", {"line": 0, "character": 10**30})}, "0 to 2147483647"),
+    ({"strokes": [[[0, 0], [10**309, 1]]]}, "stroke 0, point 1: x is an integer too large for a float"),
+    ({"strokes": [[[0, 0, 10**309]]]}, "stroke 0, point 0: t is an integer too large for a float"),
+    ({"strokes": LEQ, **in_document("file:///no/such.tex")}, "only files inside the workspace folders"),
+    ({"strokes": LEQ, **in_document("file:///dev/zero")}, "only files inside the workspace folders"),
+    ({"strokes": LEQ, **in_document("file://[::1/x.tex")}, "malformed: Invalid IPv6 URL"),
+    ({"strokes": LEQ, **in_document(Path.cwd().as_uri() + "/a" * 5000 + ".tex")}, "File name too long"),
     ({"strokes": LEQ, **in_document("untitled:Untitled-1")}, "is not open"),
 ]
 
