@@ -8,10 +8,11 @@ export PATH := $(VENV)/bin:$(PATH)
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH := torch==2.13.0
 
-.PHONY: install install-dev system-deps torch test check lint vsix dist nvim-doc
+.PHONY: install install-dev dev system-deps postgres torch test check lint vsix dist nvim-doc
 
+# A failed venv (Debian without python3-venv) leaves no python behind, so the next run tries again.
 $(PYTHON):
-	python3 -m venv $(VENV)
+	python3 -m venv $(VENV) || { rm -f $(PYTHON); exit 1; }
 	$(PYTHON) -m pip install --upgrade pip
 
 torch: $(PYTHON)
@@ -21,12 +22,29 @@ torch: $(PYTHON)
 install: torch
 	$(PYTHON) -m pip install ".[train]"
 
+# The editable install with the test, lint and training tools.
+dev: torch
+	$(PYTHON) -m pip install -e ".[train,dev]"
+
+SYSTEM_DEPS := chromium neovim postgresql-client
 system-deps:
 	@command -v chromium >/dev/null && command -v nvim >/dev/null && command -v pg_dump >/dev/null || \
-		(apt-get update && apt-get install -y --no-install-recommends chromium neovim postgresql-client)
+		{ [ "$$(id -u)" = 0 ] || { echo "make: the tests need $(SYSTEM_DEPS): run as root, or install them" \
+			"first (sudo apt-get install $(SYSTEM_DEPS))" >&2; exit 1; }; \
+		apt-get update && apt-get install -y --no-install-recommends $(SYSTEM_DEPS); }
 
-install-dev: system-deps torch
-	$(PYTHON) -m pip install -e ".[train,dev]"
+# The SQL import tests create and drop databases on this PostgreSQL server (a libpq URL; user with CREATEDB).
+TEST_POSTGRES := $(or $(EXTEXIFY_TEST_POSTGRES),postgresql://postgres@127.0.0.1:5432/postgres)
+postgres: system-deps
+	@pg_isready --quiet --dbname="$(TEST_POSTGRES)" || { echo "make: the SQL tests need a running PostgreSQL" \
+		"server at $(TEST_POSTGRES): start one (apt-get install postgresql), or set EXTEXIFY_TEST_POSTGRES" \
+		"to the URL of one" >&2; exit 1; }
+
+# Neovim's index for :help extexify; doc/tags is committed, so run this after editing doc/extexify.txt.
+nvim-doc:
+	nvim --clean -es -c "helptags editors/nvim/doc" -c q
+
+install-dev: system-deps dev nvim-doc
 	cd editors/pad && npm ci
 	cd editors/vscode && npm ci && npm run build
 	bash editors/vscode/scripts/install-code-server.sh
@@ -37,9 +55,18 @@ lint:
 	ruff format --check .
 	mypy
 
-# The fast tests: no browser, editor or long training run.
-check: lint
+# The fast tests: no browser, editor, database or long training run.
+check: dev lint
 	$(PYTHON) -m pytest -m "not slow"
 
-test: install-dev lint
+test: postgres install-dev lint
 	$(PYTHON) -m pytest
+
+# The VS Code extension, ready for `code --install-extension editors/vscode/extexify.vsix`.
+vsix:
+	cd editors/pad && npm ci
+	cd editors/vscode && npm ci && npm run build && npm run package
+
+# A wheel of the server and toolkit, with the shipped model: dist/extexify-VERSION-py3-none-any.whl.
+dist: $(PYTHON)
+	$(PYTHON) -m pip wheel --no-deps -w dist .
