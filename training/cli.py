@@ -145,11 +145,20 @@ def split_command(
 )
 @click.option("--symbol", "names", multiple=True, help="Symbol id or command to show (repeatable).")
 @click.option(
-    "--random", "count", type=int, default=12, show_default=True, help="Without --symbol: this many symbols."
+    "--random",
+    "count",
+    type=click.IntRange(min=1),
+    default=12,
+    show_default=True,
+    help="Without --symbol: this many symbols.",
 )
-@click.option("--per-symbol", type=int, default=SheetConfig.per_symbol, show_default=True)
+@click.option("--per-symbol", type=click.IntRange(min=1), default=SheetConfig.per_symbol, show_default=True)
 @click.option(
-    "--size", type=int, default=RasterConfig.size, show_default=True, help="Model input size in pixels."
+    "--size",
+    type=click.IntRange(min=1),
+    default=RasterConfig.size,
+    show_default=True,
+    help="Model input size in pixels.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 def preview_command(

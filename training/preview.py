@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from extexify_lsp.raster import RasterConfig, rasterize
+from extexify_lsp.raster import RasterConfig, render_drawings
 from extexify_lsp.symbols import Symbol
 from training.dataset import Dataset
 
@@ -66,9 +66,12 @@ def contact_sheet(
             raise PreviewError(f"{symbol.id} has no drawings in the dataset")
         picked = rng.choice(indices, size=min(sheet.per_symbol, len(indices)), replace=False)
         top = sheet.gap + row * row_height
-        for column, index in enumerate(picked):
-            pixels = rasterize(dataset.drawing(int(index)), raster)  # (size, size) in 0..1, ink = 1
-            tile = Image.fromarray(np.uint8(255 - 255 * pixels)).resize((cell, cell), Image.NEAREST)
+        # The recognizer's own preparation (normalize, then render); channel 0 is the ink, in 0..1.
+        inputs = render_drawings([dataset.drawing(int(index)) for index in picked], raster)  # (N, C, S, S)
+        for column, pixels in enumerate(inputs[:, 0]):
+            tile = Image.fromarray(np.uint8(255 - 255 * pixels)).resize(
+                (cell, cell), Image.Resampling.NEAREST
+            )
             left = sheet.gap + column * (cell + sheet.gap)
             image.paste(tile, (left, top))
             draw.rectangle((left - 1, top - 1, left + cell, top + cell), outline=200)

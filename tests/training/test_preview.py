@@ -1,4 +1,4 @@
-"""`extexify-train preview`: the contact sheet shows drawings exactly as rasterized for the model."""
+"""`extexify-train preview`: the contact sheet shows drawings exactly as the recognizer prepares them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from extexify_lsp.raster import RasterConfig, rasterize
+from extexify_lsp.raster import RasterConfig
+from extexify_lsp.recognizer import Recognizer
 from training.cli import main
 from training.dataset import Dataset
 from training.preview import SheetConfig
@@ -38,31 +39,54 @@ def _tiles(sheet: np.ndarray, rows: int, config: SheetConfig, size: int) -> list
     return tiles
 
 
-def test_sheet_tiles_are_the_model_inputs(dataset_file: Path, tmp_path: Path) -> None:
+def test_sheet_tiles_are_the_model_inputs(dataset_file: Path, tiny_model: Path, tmp_path: Path) -> None:
+    recognizer = Recognizer.load(tiny_model, device="cpu")
+    size = recognizer.raster.size
+    assert recognizer.raster == RasterConfig(size=size)  # what `preview --size` renders with
+    # Drawings as a dataset may hold them (small and off-centre in the unit square): the model sees
+    # them normalized, so the sheet must too.
+    dataset = Dataset.load(dataset_file)
+    shrunk = Dataset.from_drawings(
+        dataset.symbols,
+        (
+            (str(dataset.sample_ids[i]), dataset.symbol_id(i), [0.3 * s + 0.6 for s in dataset.drawing(i)])
+            for i in range(len(dataset))
+        ),
+    )
+    shrunk.save(tmp_path / "shrunk.npz")
     output = tmp_path / "sheet.png"
-    args = ["preview", str(dataset_file), "-o", str(output), "--symbol", "\\bigstar", "--symbol", SYMBOLS[1]]
-    result = CliRunner().invoke(main, [*args, "--per-symbol", "5", "--size", "28"])
+    args = ["preview", str(tmp_path / "shrunk.npz"), "-o", str(output), "--symbol", "\\bigstar"]
+    args += ["--symbol", SYMBOLS[1], "--per-symbol", "5", "--size", str(size)]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert f"wrote {output}: 2 symbols" in result.output
 
-    config, dataset = SheetConfig(per_symbol=5), Dataset.load(dataset_file)
+    config = SheetConfig(per_symbol=5)
     sheet = np.asarray(Image.open(output).convert("L"))
-    cell = 28 * config.zoom
+    cell = size * config.zoom
     assert sheet.shape == (
         config.gap + 2 * (cell + config.label_height + config.gap),
         config.gap + 5 * (cell + 4),
     )
-    for symbol_id, tiles in zip(SYMBOLS[:2], _tiles(sheet, 2, config, 28), strict=True):
-        indices = np.flatnonzero(dataset.labels == dataset.symbols.index(symbol_id))
-        expected = {
-            np.uint8(255 - 255 * rasterize(dataset.drawing(i), RasterConfig(size=28))).tobytes()
-            for i in indices
-        }
+    for symbol_id, tiles in zip(SYMBOLS[:2], _tiles(sheet, 2, config, size), strict=True):
+        indices = np.flatnonzero(shrunk.labels == shrunk.symbols.index(symbol_id))
+        ink = recognizer.images([shrunk.drawing(int(i)) for i in indices])[:, 0].numpy()  # (N, S, S)
+        expected = {np.uint8(255 - 255 * image).tobytes() for image in ink}
         shown = [tile.tobytes() for tile in tiles]
-        assert set(shown) <= expected  # each tile is one of the symbol's drawings, pixel for pixel
+        assert set(shown) <= expected  # each tile is the model's input for one drawing, pixel for pixel
         assert len(set(shown)) == 5  # and five different ones
     label = sheet[config.gap + cell : config.gap + cell + config.label_height, : config.gap + cell]
     assert (label < 128).any()  # the command is written under the tile
+
+
+@pytest.mark.parametrize(
+    "option", [["--size", "0"], ["--size", "-5"], ["--per-symbol", "0"], ["--random", "0"]]
+)
+def test_cli_preview_refuses_sizes_below_one(dataset_file: Path, tmp_path: Path, option: list[str]) -> None:
+    result = CliRunner().invoke(main, ["preview", str(dataset_file), "-o", str(tmp_path / "x.png"), *option])
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option[0]}'" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_random_symbols_and_seed(dataset_file: Path, tmp_path: Path) -> None:
