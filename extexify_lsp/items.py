@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -12,6 +12,7 @@ from lsprotocol import types
 from pylatexenc.latex2text import LatexNodes2Text
 
 from extexify_lsp.latex import Preamble, in_math_mode, read_preamble
+from extexify_lsp.positions import position_at
 from extexify_lsp.symbols import Symbol
 
 if TYPE_CHECKING:
@@ -58,9 +59,10 @@ def symbol_detail(symbol: Symbol) -> str:
     return " · ".join(parts)
 
 
-def symbol_markdown(symbol: Symbol) -> str:
-    """Markdown describing the symbol: its character, package and mode."""
-    return _describe(symbol, _code)
+def symbol_markdown(symbol: Symbol, glyph: str | None = None) -> str:
+    """Markdown describing the symbol: character, package and mode, after its `glyph` image URI if given."""
+    description = _describe(symbol, _code)
+    return description if glyph is None else f"![]({glyph})\n\n{description}"
 
 
 def symbol_plaintext(symbol: Symbol) -> str:
@@ -68,10 +70,12 @@ def symbol_plaintext(symbol: Symbol) -> str:
     return _describe(symbol, str)
 
 
-def symbol_documentation(symbol: Symbol, markdown: bool) -> types.MarkupContent | str:
-    """A completion item's documentation, as Markdown or plain text."""
+def symbol_documentation(
+    symbol: Symbol, markdown: bool, glyph: str | None = None
+) -> types.MarkupContent | str:
+    """A completion item's documentation, as Markdown (with the `glyph` image URI, if given) or plain text."""
     if markdown:
-        return types.MarkupContent(types.MarkupKind.Markdown, symbol_markdown(symbol))
+        return types.MarkupContent(types.MarkupKind.Markdown, symbol_markdown(symbol, glyph))
     return symbol_plaintext(symbol)
 
 
@@ -113,23 +117,13 @@ def placement(document: TextDocument, start: int, end: int, *, wrap_for_mode: bo
     text = document.source
     preamble = read_preamble(text)
     return Placement(
-        range=types.Range(client_position(document, start), client_position(document, end)),
+        range=types.Range(position_at(document, start), position_at(document, end)),
         in_math=in_math_mode(text, start),
         preamble=preamble,
         preamble_end=None
         if preamble.insert_offset is None
-        else client_position(document, preamble.insert_offset),
+        else position_at(document, preamble.insert_offset),
         wrap_for_mode=wrap_for_mode,
-    )
-
-
-def client_position(document: TextDocument, offset: int) -> types.Position:
-    """The LSP position (client units, usually UTF-16) of a str offset into the document."""
-    text = document.source
-    line_start = text.rfind("\n", 0, offset) + 1
-    return types.Position(
-        line=text.count("\n", 0, offset),
-        character=document.position_codec.client_num_units(text[line_start:offset]),
     )
 
 
@@ -141,15 +135,18 @@ def symbol_item(
     score: float | None = None,
     where: Placement | None = None,
     documented: bool = True,
+    more_data: Mapping[str, object] | None = None,
 ) -> types.CompletionItem:
     """The completion item for `symbol`; with a placement, the edits that insert it there.
 
     Without `documented`, the documentation is left for `completionItem/resolve` to fill in.
+    `more_data` goes into the item's data after the symbol's id, score, package and mode.
     """
     data: dict[str, object] = {"symbolId": symbol.id}
     if score is not None:
         data["score"] = score
     data.update(package=symbol.package, mode=symbol.mode)
+    data.update(more_data or {})
     item = types.CompletionItem(
         label=symbol.command,
         kind=types.CompletionItemKind.Constant,
@@ -159,10 +156,19 @@ def symbol_item(
         data=data,
     )
     if where is not None:
-        new_text, packages = _insertion(symbol, where)
-        item.text_edit = types.TextEdit(range=where.range, new_text=new_text)
-        item.additional_text_edits = _package_edits(packages, where)
+        item.text_edit, item.additional_text_edits = symbol_edits(symbol, where)
     return item
+
+
+def symbol_edits(symbol: Symbol, where: Placement) -> tuple[types.TextEdit, list[types.TextEdit]]:
+    """The edit inserting `symbol` at the placement, and those adding the `\\usepackage` lines it needs."""
+    new_text, packages = _insertion(symbol, where)
+    return types.TextEdit(range=where.range, new_text=new_text), _package_edits(packages, where)
+
+
+def needs_new_package(symbol: Symbol, where: Placement) -> bool:
+    """Whether inserting `symbol` there needs a package the preamble does not load."""
+    return bool(_insertion(symbol, where)[1])
 
 
 def _insertion(symbol: Symbol, where: Placement) -> tuple[str, list[tuple[str | None, str]]]:

@@ -1,4 +1,4 @@
-"""What extexify adds to LSP: the server's name, its own method, that method's params and their validation."""
+"""What extexify adds to LSP: the server's name, its own methods, their params and the params' validation."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ RECOGNIZE_STROKES = "extexify/recognizeStrokes"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 MAX_UINTEGER = 2**31 - 1  # LSP's uinteger: the largest line or character a position can hold
+GLYPHS = "extexify/glyphs"
+MAX_GLYPHS = 200  # symbol ids per request
 
 
 class InvalidParamsError(ValueError):
@@ -35,6 +37,7 @@ class RecognizeStrokesParams:
     limit: int = DEFAULT_LIMIT
     uri: str | None = None  # with `position`: the document and cursor the symbol goes to
     position: types.Position | None = None
+    groups: bool = True  # one item per draw-alike group; False: one per symbol
 
 
 def strokes_param(
@@ -68,12 +71,25 @@ def parse_recognize_strokes_params(raw: object) -> RecognizeStrokesParams:
     limit = raw.get("limit", DEFAULT_LIMIT)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise InvalidParamsError(f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit!r}")
+    groups = raw.get("groups", True)
+    if not isinstance(groups, bool):
+        raise InvalidParamsError(f"groups must be true or false, got {groups!r}")
     document, position = raw.get("textDocument"), raw.get("position")
     if document is None and position is None:
-        return RecognizeStrokesParams(drawing, limit)
+        return RecognizeStrokesParams(drawing, limit, groups=groups)
     if document is None or position is None:
         raise InvalidParamsError("'textDocument' and 'position' go together: give both or neither")
-    return RecognizeStrokesParams(drawing, limit, _uri(document), _position(position))
+    return RecognizeStrokesParams(drawing, limit, _uri(document), _position(position), groups)
+
+
+def parse_glyphs_params(raw: object) -> list[str]:
+    """The symbol ids of `extexify/glyphs` params; raise InvalidParamsError saying what is wrong."""
+    ids = raw.get("symbolIds") if isinstance(raw, Mapping) else None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise InvalidParamsError("params must be an object with 'symbolIds', a list of symbol id strings")
+    if not 1 <= len(ids) <= MAX_GLYPHS:
+        raise InvalidParamsError(f"symbolIds must list 1 to {MAX_GLYPHS} ids, got {len(ids)}")
+    return ids
 
 
 def _uri(raw: object) -> str:

@@ -19,11 +19,14 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from extexify_lsp.features.completion import complete_command, resolve_item
+from extexify_lsp.features.glyphs import glyphs, shows_glyph_images
 from extexify_lsp.features.hover import hover_symbol
 from extexify_lsp.features.recognize import recognize_strokes
+from extexify_lsp.glyphs import GlyphAtlas
 from extexify_lsp.jsonrpc import ExtexifyProtocol
-from extexify_lsp.protocol import RECOGNIZE_STROKES, SERVER_NAME, SERVER_VERSION, InvalidParamsError
-from extexify_lsp.recognizer import Candidate, Recognizer
+from extexify_lsp.protocol import GLYPHS, RECOGNIZE_STROKES, SERVER_NAME, SERVER_VERSION, InvalidParamsError
+from extexify_lsp.ranking import Ranker
+from extexify_lsp.recognizer import Recognizer
 from extexify_lsp.symbols import SymbolTable
 
 logger = logging.getLogger("extexify_lsp")
@@ -57,16 +60,24 @@ class ExtexifyLanguageServer(LanguageServer):
         )
         self.recognizer = recognizer
         self.inference = inference
+        self.ranker = Ranker(recognizer.symbols, recognizer.groups)
+        self.glyph_images = False  # set at `initialize` from what the client is
         self.log_handler = ClientLogHandler(self)
 
     @property
     def symbols(self) -> SymbolTable:
         return self.recognizer.symbols
 
-    async def recognize(self, drawing: list[np.ndarray], limit: int) -> list[Candidate]:
+    @property
+    def glyphs(self) -> GlyphAtlas | None:
+        return self.recognizer.glyphs
+
+    async def probabilities(self, drawing: list[np.ndarray]) -> np.ndarray:
         """Run the model off the event loop; one inference thread answers requests in arrival order."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.inference, self.recognizer.recognize, drawing, limit)
+        return await loop.run_in_executor(
+            self.inference, lambda: self.recognizer.probabilities([drawing])[0].numpy()
+        )
 
     def disconnect(self) -> None:
         """Stop forwarding logs to this server's client, which has gone."""
@@ -154,6 +165,10 @@ def create_server(recognizer: Recognizer, inference: Executor) -> ExtexifyLangua
     """A server with extexify's features registered; `inference` must be a single-worker executor."""
     server = ExtexifyLanguageServer(recognizer, inference)
 
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: ExtexifyLanguageServer, params: types.InitializeParams) -> None:
+        ls.glyph_images = shows_glyph_images(params)
+
     @server.feature(types.INITIALIZED)
     def initialized(ls: ExtexifyLanguageServer, params: types.InitializedParams) -> None:
         ls.log_handler.loop = asyncio.get_running_loop()
@@ -174,6 +189,11 @@ def create_server(recognizer: Recognizer, inference: Executor) -> ExtexifyLangua
     @answers_invalid_params
     async def on_recognize_strokes(ls: ExtexifyLanguageServer, params: object) -> types.CompletionList:
         return await recognize_strokes(ls, params)
+
+    @server.feature(GLYPHS)
+    @answers_invalid_params
+    async def on_glyphs(ls: ExtexifyLanguageServer, params: object) -> dict[str, dict[str, str | None]]:
+        return await glyphs(ls, params)
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from extexify_lsp.features.documents import open_document
+from extexify_lsp.features.glyphs import documentation_glyph
 from extexify_lsp.items import completion_sort_text, placement, symbol_documentation, symbol_item
 from extexify_lsp.latex import command_start
+from extexify_lsp.positions import offset_at
 from extexify_lsp.protocol import InvalidParamsError
 
 if TYPE_CHECKING:
@@ -23,7 +25,7 @@ def complete_command(server: Server, params: types.CompletionParams) -> types.Co
     """All symbol commands when the cursor ends a partial `\\command`; None elsewhere."""
     document = open_document(server.workspace, params.text_document.uri)
     text = document.source
-    offset = document.offset_at_position(params.position)
+    offset = offset_at(document, params.position)
     start = command_start(text, offset)
     if start is None:
         return None
@@ -51,5 +53,9 @@ def resolve_item(server: Server, item: types.CompletionItem) -> types.Completion
     if not isinstance(symbol_id, str) or symbol_id not in server.symbols:
         raise InvalidParamsError(f"the item's data names no known symbol: {item.data!r}")
     if item.documentation is None:
-        item.documentation = symbol_documentation(server.symbols.get(symbol_id), server.completion_markdown())
+        item.documentation = symbol_documentation(
+            server.symbols.get(symbol_id),
+            server.completion_markdown(),
+            documentation_glyph(server, symbol_id),
+        )
     return item

@@ -8,7 +8,8 @@ if TYPE_CHECKING:
     import numpy as np
     from pygls.workspace import Workspace
 
-    from extexify_lsp.recognizer import Candidate
+    from extexify_lsp.glyphs import GlyphAtlas
+    from extexify_lsp.ranking import Ranker
     from extexify_lsp.symbols import SymbolTable
 
 
@@ -21,8 +22,19 @@ class Server(Protocol):
     @property
     def symbols(self) -> SymbolTable: ...
 
-    async def recognize(self, drawing: list[np.ndarray], limit: int) -> list[Candidate]:
-        """The `limit` best candidates for the drawing, best first."""
+    @property
+    def ranker(self) -> Ranker: ...
+
+    @property
+    def glyphs(self) -> GlyphAtlas | None: ...
+
+    @property
+    def glyph_images(self) -> bool:
+        """Whether the client's Markdown shows images (documentation may carry glyphs)."""
+        ...
+
+    async def probabilities(self, drawing: list[np.ndarray]) -> np.ndarray:
+        """The model's probability for every symbol (label order), for the drawing."""
         ...
 
     def completion_markdown(self) -> bool:

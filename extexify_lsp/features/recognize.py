@@ -1,20 +1,28 @@
-"""`extexify/recognizeStrokes`: strokes in, symbol completion items ranked best first out."""
+"""`extexify/recognizeStrokes`: strokes in, completion items ranked best first out.
+
+By default one item per draw-alike group, labelled with the member that fits the document; the other
+members ride along in `data.alternatives`, each with its own edits. With `"groups": false`, one item per
+symbol.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from lsprotocol.converters import get_converter
 
 from extexify_lsp.features.documents import open_document
-from extexify_lsp.items import mode_ranked, placement, symbol_item
+from extexify_lsp.items import Placement, placement, symbol_edits, symbol_item, unicode_character
+from extexify_lsp.positions import offset_at
 from extexify_lsp.protocol import parse_recognize_strokes_params
+from extexify_lsp.ranking import GroupAnswer, label_preference
+from extexify_lsp.recognizer import Candidate
 
 if TYPE_CHECKING:
     from extexify_lsp.features.context import Server
 
-# Extra candidates asked of the model so that ones fitting the cursor's mode can move up into the list.
-RERANK_POOL = 10
+_CONVERTER = get_converter()
 
 
 async def recognize_strokes(server: Server, raw_params: object) -> types.CompletionList:
@@ -23,15 +31,50 @@ async def recognize_strokes(server: Server, raw_params: object) -> types.Complet
     where = None
     if params.uri is not None and params.position is not None:
         document = open_document(server.workspace, params.uri)
-        offset = document.offset_at_position(params.position)
+        offset = offset_at(document, params.position)
         where = placement(document, offset, offset, wrap_for_mode=True)
-    pool = params.limit if where is None else min(params.limit + RERANK_POOL, len(server.symbols))
-    candidates = await server.recognize(params.drawing, pool)
-    if where is not None:
-        candidates = mode_ranked(candidates, where.in_math)
+    probabilities = await server.probabilities(params.drawing)
+    if params.groups:
+        answers = server.ranker.grouped(probabilities, params.limit, label_preference(where))
+    else:
+        in_math = None if where is None else where.in_math
+        answers = [
+            GroupAnswer(c, (), c.score) for c in server.ranker.flat(probabilities, params.limit, in_math)
+        ]
     markdown = server.completion_markdown()
-    items = [
-        symbol_item(c.symbol, sort_text=f"{rank:03d}", markdown=markdown, score=c.score, where=where)
-        for rank, c in enumerate(candidates[: params.limit])
-    ]
+    items = []
+    for rank, answer in enumerate(answers):
+        symbol = answer.label.symbol
+        more_data = {
+            "unicode": unicode_character(symbol.command),
+            "alternatives": [_alternative(c, where) for c in answer.alternatives],
+        }
+        items.append(
+            symbol_item(
+                symbol,
+                sort_text=f"{rank:03d}",
+                markdown=markdown,
+                score=answer.score,
+                where=where,
+                more_data=more_data,
+            )
+        )
     return types.CompletionList(is_incomplete=False, items=items)
+
+
+def _alternative(candidate: Candidate, where: Placement | None) -> dict[str, Any]:
+    """Another member of an item's group, as JSON; with a placement, the edits that insert it instead."""
+    symbol = candidate.symbol
+    entry: dict[str, Any] = {
+        "symbolId": symbol.id,
+        "label": symbol.command,
+        "package": symbol.package,
+        "mode": symbol.mode,
+        "score": candidate.score,
+        "unicode": unicode_character(symbol.command),
+    }
+    if where is not None:
+        edit, package_edits = symbol_edits(symbol, where)
+        entry["textEdit"] = _CONVERTER.unstructure(edit)
+        entry["additionalTextEdits"] = [_CONVERTER.unstructure(e) for e in package_edits]
+    return entry

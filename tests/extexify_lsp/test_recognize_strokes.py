@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,10 @@ from pytest_lsp import LanguageClient
 
 from extexify_lsp.items import MODE_FIT_BONUS
 from extexify_lsp.protocol import RECOGNIZE_STROKES, strokes_param
-from tests.extexify_lsp.lsp_client import at, cursor, open_document, recognize
+from tests.extexify_lsp.artifacts import TEST_GROUPS
+from tests.extexify_lsp.lsp_client import CONVERTER, at, cursor, open_document, recognize
 from training.dataset import Dataset
+from training.sources import SourceSample
 from training.split import Split
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -47,8 +50,9 @@ async def test_real_drawings_are_recognized_in_the_top_5(
     assert sum(hits) >= 0.8 * SAMPLE_SIZE, f"{sum(hits)}/{SAMPLE_SIZE} held-out drawings in the top {TOP}"
 
 
-async def test_items_are_ranked_symbol_completions(client: LanguageClient) -> None:
-    result = await recognize(client, {"strokes": LEQ, "limit": 100})
+@pytest.mark.parametrize("groups", [True, False])
+async def test_items_are_ranked_symbol_completions(client: LanguageClient, groups: bool) -> None:
+    result = await recognize(client, {"strokes": LEQ, "limit": 100, "groups": groups})
     assert len(result.items) == 100
     scores = [item.data["score"] for item in result.items]
     assert scores == sorted(scores, reverse=True)
@@ -57,7 +61,8 @@ async def test_items_are_ranked_symbol_completions(client: LanguageClient) -> No
     assert [item.sort_text for item in result.items] == sorted(item.sort_text for item in result.items)
     assert len({item.data["symbolId"] for item in result.items}) == 100
     for item in result.items:
-        assert set(item.data) == {"symbolId", "score", "package", "mode"}
+        assert list(item.data) == ["symbolId", "score", "package", "mode", "unicode", "alternatives"]
+        assert groups or item.data["alternatives"] == []
         assert item.label.startswith("\\") or not item.label[0].isalpha()
         assert item.kind is not None
         mode = {"math": "math mode", "text": "text mode", "both": "math or text mode"}[item.data["mode"]]
@@ -172,9 +177,8 @@ async def test_candidates_that_fit_the_mode_rank_a_little_higher(client: Languag
     for body, in_math in (("$x |$", True), ("Plain |", False)):
         text, position = cursor(document("", body))
         uri = open_document(client, text)
-        result = await recognize(
-            client, {"strokes": LEQ, "limit": 50, "textDocument": {"uri": uri}, "position": at(position)}
-        )
+        params = {"strokes": LEQ, "limit": 50, "groups": False, "textDocument": {"uri": uri}}
+        result = await recognize(client, {**params, "position": at(position)})
         ranked = [
             item.data["score"] * (MODE_FIT_BONUS if fits(item.data["mode"], in_math) else 1.0)
             for item in result.items
@@ -249,6 +253,8 @@ BAD_PARAMS = [
     ({"strokes": LEQ, "limit": "5"}, "limit must be an integer"),
     ({"strokes": LEQ, "limit": 2.5}, "limit must be an integer"),
     ({"strokes": LEQ, "limit": True}, "limit must be an integer"),
+    ({"strokes": LEQ, "groups": "yes"}, "groups must be true or false"),
+    ({"strokes": LEQ, "groups": 1}, "groups must be true or false"),
     ({"strokes": LEQ, "textDocument": {"uri": "file:///x.tex"}}, "give both or neither"),
     ({"strokes": LEQ, "position": ORIGIN}, "give both or neither"),
     ({"strokes": LEQ, "textDocument": "file:///x.tex", "position": ORIGIN}, "'uri'"),
@@ -302,3 +308,145 @@ async def test_a_superseded_request_can_be_cancelled(client: LanguageClient) -> 
     assert all(o.code == JsonRpcRequestCancelled.CODE for o in cancelled)
     assert all(isinstance(o, dict | JsonRpcException) for o in outcomes[10:])
     assert len((await recognize(client, {"strokes": LEQ})).items) == 10
+
+
+# Draw-alike groups, through a server running the test artifact (conftest TEST_GROUPS).
+GROUP_OF = {member: group for group in TEST_GROUPS for member in group}
+# Group members and a symbol alone, for real drawings of them.
+DRAWN = [
+    "latex:latex2e:angle",
+    "latex:latex2e:star",
+    "latex:wasysym:female",
+    "latex:latex2e:Theta",
+    "latex:latex2e:alpha",
+]
+
+
+@pytest.fixture(scope="module")
+def drawings(source_samples: Callable[[list[str]], list[SourceSample]]) -> list[list[list[list[float]]]]:
+    """LEQ and two real drawings of each DRAWN symbol."""
+    samples = source_samples(DRAWN)
+    real = [
+        strokes_param(s.strokes)
+        for symbol in DRAWN
+        for s in [s for s in samples if s.symbol_id == symbol][:2]
+    ]
+    assert len(real) == 2 * len(DRAWN)
+    return [LEQ, *real]
+
+
+def members(item: types.CompletionItem) -> list[str]:
+    """The item's symbol and its alternatives' symbols, in the answer's order."""
+    return [item.data["symbolId"], *(a["symbolId"] for a in item.data["alternatives"])]
+
+
+async def symbol_scores(client: LanguageClient, strokes: object) -> dict[str, float]:
+    """Every symbol's probability for the drawing, from the flat list."""
+    result = await recognize(client, {"strokes": strokes, "limit": 100, "groups": False})
+    return {item.data["symbolId"]: item.data["score"] for item in result.items}
+
+
+async def test_one_item_per_whole_group_scored_by_its_members_sum(
+    grouped_client: LanguageClient, drawings: list[list[list[list[float]]]]
+) -> None:
+    grouped_items = 0
+    for strokes in drawings:
+        result = await recognize(grouped_client, {"strokes": strokes, "limit": 10})
+        assert len(result.items) == 10
+        scores = [item.data["score"] for item in result.items]
+        assert scores == sorted(scores, reverse=True)
+        shown = [symbol for item in result.items for symbol in members(item)]
+        assert len(shown) == len(set(shown))
+        flat = await symbol_scores(grouped_client, strokes)
+        for item in result.items:
+            # Fixed groups: a symbol always comes with all the other members of its group, and only them.
+            symbol = item.data["symbolId"]
+            assert sorted(members(item)) == sorted(GROUP_OF.get(symbol, [symbol]))
+            alternative_scores = [a["score"] for a in item.data["alternatives"]]
+            assert alternative_scores == sorted(alternative_scores, reverse=True)
+            if symbol in flat:
+                assert item.data["score"] == pytest.approx(flat[symbol] + sum(alternative_scores), abs=1e-6)
+            for alternative in item.data["alternatives"]:
+                assert alternative["score"] == pytest.approx(flat.get(alternative["symbolId"], 0), abs=1e-3)
+            grouped_items += len(item.data["alternatives"]) > 0
+        # `limit` counts items, not symbols.
+        first = await recognize(grouped_client, {"strokes": strokes, "limit": 3})
+        assert [members(item) for item in first.items] == [members(item) for item in result.items[:3]]
+    assert grouped_items >= len(drawings)  # the test covers groups, not only symbols alone
+
+
+async def test_without_a_document_the_likeliest_member_is_the_label(grouped_client: LanguageClient) -> None:
+    result = await recognize(grouped_client, {"strokes": LEQ, "limit": 10})
+    first = result.items[0]
+    assert first.label == "\\geq" and first.data["unicode"] == "≥"
+    assert [(a["label"], a["package"], a["mode"]) for a in first.data["alternatives"]] == [
+        ("\\geqslant", "amssymb", "math"),
+        ("\\succeq", None, "math"),
+    ]
+    flat = await symbol_scores(grouped_client, LEQ)
+    for item in result.items:
+        assert all(flat[item.data["symbolId"]] >= a["score"] for a in item.data["alternatives"])
+        assert item.text_edit is None and not item.additional_text_edits
+        assert all(
+            set(a) == {"symbolId", "label", "package", "mode", "score", "unicode"}
+            for a in item.data["alternatives"]
+        )
+
+
+@pytest.mark.parametrize(
+    ("preamble", "body", "labels"),
+    [
+        # amssymb not loaded: the core \succeq rather than the likelier \geq.
+        ("", "$x |$", ["\\succeq", "\\rangle"]),
+        ("\\usepackage{amssymb}\n", "$x |$", ["\\geq", "\\rangle"]),
+        # amsmath loaded, \text{\textgreater} needs nothing new either: the member fitting math mode.
+        ("\\usepackage{amsmath,amssymb}\n", "$x |$", ["\\geq", "\\rangle"]),
+        # Text mode: \textgreater fits; \rangle would be wrapped in $...$.
+        ("\\usepackage{amssymb}\n", "Plain |", ["\\geq", "\\textgreater"]),
+    ],
+)
+async def test_the_label_is_a_member_needing_no_new_package_then_fitting_the_mode(
+    grouped_client: LanguageClient, preamble: str, body: str, labels: list[str]
+) -> None:
+    text, position = cursor(document(preamble, body))
+    uri = open_document(grouped_client, text)
+    params = {"strokes": LEQ, "limit": 20, "textDocument": {"uri": uri}, "position": at(position)}
+    result = await recognize(grouped_client, params)
+    by_group = {tuple(sorted(members(item))): item.label for item in result.items}
+    assert [by_group[tuple(sorted(TEST_GROUPS[i]))] for i in (0, 1)] == labels
+    for item in result.items:
+        # Whenever a member needs no new \usepackage line, the label is such a member.
+        if any(not a["additionalTextEdits"] for a in item.data["alternatives"]):
+            assert not item.additional_text_edits, item.label
+
+
+def as_item(alternative: dict) -> types.CompletionItem:
+    """An alternative in the shape expected_document reads (the test groups hold no T1-encoded symbol)."""
+    return types.CompletionItem(label=alternative["label"], data=alternative, detail="")
+
+
+@pytest.mark.parametrize("preamble", PREAMBLES)
+@pytest.mark.parametrize(("body", "in_math"), [("$x |$", True), (r"\[ x | \]", True), ("Plain |", False)])
+async def test_each_alternative_inserts_itself_with_its_own_edits(
+    grouped_client: LanguageClient, preamble: str, body: str, in_math: bool
+) -> None:
+    text, position = cursor(document(preamble, body))
+    uri = open_document(grouped_client, text)
+    params = {"strokes": LEQ, "limit": 20, "textDocument": {"uri": uri}, "position": at(position)}
+    result = await recognize(grouped_client, params)
+    alternatives = [a for item in result.items for a in item.data["alternatives"]]
+    assert len(alternatives) >= 5
+    for alternative in alternatives:
+        edits = [alternative["textEdit"], *alternative["additionalTextEdits"]]
+        edited = apply_edits(text, [CONVERTER.structure(e, types.TextEdit) for e in edits])
+        assert edited == expected_document(preamble, body, as_item(alternative), in_math), alternative[
+            "label"
+        ]
+
+
+async def test_groups_false_answers_one_item_per_symbol(grouped_client: LanguageClient) -> None:
+    result = await recognize(grouped_client, {"strokes": LEQ, "limit": 10, "groups": False})
+    labels = [item.label for item in result.items]
+    assert labels[:3] == ["\\geq", "\\geqslant", "\\succeq"]  # one group, three items
+    assert all(item.data["alternatives"] == [] for item in result.items)
+    assert [item.data["unicode"] for item in result.items[:2]] == ["≥", "⩾"]
