@@ -17,15 +17,21 @@ from training.dataset import Dataset, DatasetError
 from training.evaluate import EvalConfig, EvaluationError, Reference, evaluate, summary_metrics
 from training.export import export
 from training.preview import PreviewError, SheetConfig, contact_sheet, find_symbols, random_symbols
-from training.sources import ImportReport, SourceError, import_source, read_source_index
+from training.sources import (
+    SHARED_DATA_VARIABLE,
+    SHARED_TARBALL,
+    ImportReport,
+    SourceError,
+    import_source,
+    read_source_index,
+    shared_source,
+)
 from training.split import Split, SplitError, make_split
 from training.sqldump import SqlImportError, import_database, import_dump
 from training.train import Device, FitOn, TrainConfig, TrainingError, train
 
 DEFAULT_DATASET = Path("data/detexify.npz")
 DEFAULT_SPLIT = Path("data/split.npz")
-# The shared copy of Detexify Next's source, next to the repository; used when it exists.
-SHARED_SOURCE = Path("../shared/data/detexify-source.tar.gz")
 
 
 @click.group()
@@ -41,11 +47,11 @@ def _is_sql_dump(path: Path) -> bool:
 def _symbols_source(given: Path | None) -> Path:
     if given is not None:
         return given
-    if SHARED_SOURCE.exists():
-        return SHARED_SOURCE
+    if shared_source().is_file():
+        return shared_source()
     raise click.UsageError(
         "a database import needs the symbol table and legacy-id mapping of a Detexify Next source: "
-        "pass --symbols SOURCE (a source directory or .tar.gz)"
+        f"pass --symbols SOURCE (a source directory or .tar.gz); there is none at {shared_source()}"
     )
 
 
@@ -64,9 +70,7 @@ def _import(
     if source is None:
         return import_database(dsn, index, include_rejected=include_rejected)
     dataset, report, loaded = import_dump(source, dsn, index, include_rejected=include_rejected)
-    click.echo(
-        f"loaded {loaded.rows} dump rows: {loaded.inserted} new, {loaded.existing} already there", err=True
-    )
+    click.echo(loaded.summary(), err=True)
     return dataset, report
 
 
@@ -77,7 +81,8 @@ def _import(
 @click.option(
     "--symbols",
     type=click.Path(path_type=Path),
-    help=f"Detexify Next source with the symbol table, for SQL imports [default: {SHARED_SOURCE} if present]",
+    help=f"Detexify Next source with the symbol table, for SQL imports [default: {SHARED_TARBALL} in the "
+    f"folder ${SHARED_DATA_VARIABLE} names, else in ../shared/data beside the checkout, if present]",
 )
 @click.option("--only", multiple=True, metavar="SYMBOL_ID", help="Import only this symbol (repeatable).")
 @click.option("--include-rejected", is_flag=True, help="Keep samples the curator rejected.")
@@ -103,6 +108,8 @@ def import_command(
     except (SourceError, SqlImportError, DatasetError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(report.summary(), err=True)
+    if len(dataset) == 0:
+        raise click.ClickException("no sample could be imported; wrote nothing")
     if strict and report.skipped:
         raise click.ClickException(
             f"--strict: {sum(report.skipped.values())} rows cannot be used; wrote nothing"

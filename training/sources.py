@@ -9,6 +9,7 @@ sits at both ends of the archive, and once for the samples, so memory holds one 
 from __future__ import annotations
 
 import json
+import os
 import tarfile
 from collections import Counter
 from collections.abc import Collection, Iterator
@@ -29,6 +30,17 @@ REJECTED = "reviews/rejected-samples.json"
 LEGACY = "imports/legacy-detexify.json"
 METADATA = (SYMBOLS, MANIFEST, REJECTED, LEGACY)
 EXAMPLES_PER_REASON = 3
+# The shared copy of Detexify Next's source: in the folder EXTEXIFY_SHARED_DATA names, else in
+# ../shared/data beside the checkout (as the tests find it).
+SHARED_DATA_VARIABLE = "EXTEXIFY_SHARED_DATA"
+SHARED_TARBALL = "detexify-source.tar.gz"
+
+
+def shared_source() -> Path:
+    """Where the shared Detexify Next source tarball is expected (it may be missing)."""
+    folder = os.environ.get(SHARED_DATA_VARIABLE)
+    default = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    return (Path(folder) if folder else default) / SHARED_TARBALL
 
 
 class SourceError(ValueError):

@@ -12,7 +12,7 @@ import gzip
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -43,16 +43,25 @@ class SqlImportError(RuntimeError):
 
 @dataclass(frozen=True)
 class LoadReport:
-    """What loading a dump into the database did."""
+    """What loading a dump into the database did; every line that was not loaded is listed by number."""
 
     rows: int  # data lines in the dump's COPY block
     inserted: int  # new rows in `samples`; the rest were there already (same id)
-    malformed_lines: list[int]  # numbers of lines that were not `id <tab> key <tab> strokes`, 32-bit id
+    malformed_lines: list[int]  # lines that were not `id <tab> key <tab> strokes`, 32-bit id
+    duplicate_lines: list[int] = field(default_factory=list)  # rows repeating an earlier row's id
+    after_end_lines: list[int] = field(default_factory=list)  # row-shaped lines after the `\.` end marker
 
     @property
     def existing(self) -> int:
         """Well-formed rows whose id was already in `samples` (loaded before)."""
-        return self.rows - len(self.malformed_lines) - self.inserted
+        return self.rows - len(self.malformed_lines) - len(self.duplicate_lines) - self.inserted
+
+    def summary(self) -> str:
+        return (
+            f"loaded {self.rows} dump rows: {self.inserted} new, {self.existing} already there, "
+            f"{len(self.duplicate_lines)} repeating an earlier row's id, "
+            f"{len(self.malformed_lines)} malformed"
+        )
 
 
 def _connect(dsn: str) -> psycopg2.extensions.connection:
@@ -102,8 +111,10 @@ class _CopyBlock:
         self._order = [columns.index(c) for c in COLUMNS]
         self._width = len(columns)
         self._buffer = ""
+        self._ids: set[str] = set()
         self.rows = 0
         self.malformed: list[int] = []
+        self.duplicates: list[int] = []  # the first row with an id is loaded, later ones are not
         self.ended = False
 
     def _next_line(self) -> str | None:
@@ -119,6 +130,11 @@ class _CopyBlock:
             if len(fields) != self._width or not _is_integer_id(fields[self._order[0]]):
                 self.malformed.append(number)
                 continue
+            row_id = str(int(fields[self._order[0]]))
+            if row_id in self._ids:
+                self.duplicates.append(number)
+                continue
+            self._ids.add(row_id)
             return "\t".join(fields[i] for i in self._order) + "\n"
         return None
 
@@ -159,6 +175,14 @@ def load_dump(path: str | Path, dsn: str) -> LoadReport:
             cursor.copy_expert("COPY samples_staging (id, key, strokes) FROM STDIN", block)
             if not block.ended:
                 raise SqlImportError(f"{path}: the COPY block of samples does not end (no `\\.` line)")
+            if block.rows and len(block.malformed) == block.rows:
+                raise SqlImportError(
+                    f"{path}: none of the {block.rows} lines of the COPY block is a samples row "
+                    f"(line {block.malformed[0]}: expected {len(columns)} tab-separated fields "
+                    f"{', '.join(columns)}, with an integer id)"
+                )
+            # Rows cut off by an early end marker would be lost without a word: count them.
+            after_end = [number for number, line in lines if line.count("\t") == len(columns) - 1]
             # The dump's own json column is loaded as text, so a malformed row is reported, not fatal.
             cursor.execute(
                 "INSERT INTO samples (id, key, strokes) SELECT id, key, strokes FROM samples_staging "
@@ -171,7 +195,7 @@ def load_dump(path: str | Path, dsn: str) -> LoadReport:
         raise SqlImportError(f"{path}: cannot read the dump ({error})") from None
     finally:
         connection.close()
-    return LoadReport(rows=block.rows, inserted=inserted, malformed_lines=block.malformed)
+    return LoadReport(block.rows, inserted, block.malformed, block.duplicates, after_end)
 
 
 def _database_strokes(raw: object) -> list[np.ndarray]:
@@ -270,6 +294,11 @@ def import_dump(
     """Load a dump into `dsn`, then import the table; malformed dump lines are counted as skipped rows."""
     loaded = load_dump(path, dsn)
     dataset, report = import_database(dsn, index, include_rejected=include_rejected)
-    for number in loaded.malformed_lines:
-        report.skip("malformed dump line", f"{path}:{number}")
+    for reason, numbers in (
+        ("malformed dump line", loaded.malformed_lines),
+        ("id repeated in the dump", loaded.duplicate_lines),
+        ("row after the `\\.` that ends the COPY block, not read", loaded.after_end_lines),
+    ):
+        for number in numbers:
+            report.skip(reason, f"{path}:{number}")
     return dataset, report, loaded

@@ -249,11 +249,102 @@ def test_sql_import_errors_are_clear(new_database, source_tarball: Path, tmp_pat
     code, log = _import(str(no_copy), "-o", str(tmp_path / "x.npz"))
     assert code == 2 and "needs --dsn" in log
 
-    code, log = _import(str(no_copy), "--dsn", "postgresql://postgres@127.0.0.1:1/nowhere", "-o", "x.npz")
+    nowhere = "postgresql://postgres@127.0.0.1:1/nowhere"
+    code, log = _import(str(no_copy), "--dsn", nowhere, "--symbols", str(source_tarball), "-o", "x.npz")
     assert code == 1 and "cannot connect" in log and "Traceback" not in log
 
     code, log = _import("--dsn", target, "--symbols", str(tmp_path / "missing.tar.gz"), "-o", "x.npz")
     assert code == 1 and "no such file or directory" in log
+
+
+def test_symbols_default_to_the_shared_data_folder_wherever_the_cli_runs(
+    source_tarball: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ../shared/data from here
+    nowhere = ["--dsn", "postgresql://postgres@127.0.0.1:1/nowhere", "-o", str(tmp_path / "x.npz")]
+    monkeypatch.setenv("EXTEXIFY_SHARED_DATA", str(source_tarball.parent))
+    code, log = _import(*nowhere)
+    assert code == 1 and "cannot connect" in log  # found the symbols, then tried the database
+    monkeypatch.setenv("EXTEXIFY_SHARED_DATA", str(tmp_path))
+    code, log = _import(*nowhere)
+    assert code == 2 and "pass --symbols SOURCE" in log and str(tmp_path / "detexify-source.tar.gz") in log
+
+
+def _data_lines(text: str) -> tuple[str, list[str], str]:
+    """A plain-SQL dump cut into what comes before its COPY rows, the rows, and what follows them."""
+    head, rest = text.split(" FROM stdin;\n", 1)
+    rows, tail = rest.split("\\.\n", 1)
+    return head + " FROM stdin;\n", rows.splitlines(keepends=True), "\\.\n" + tail
+
+
+@pytest.mark.slow
+def test_dump_rows_without_the_strokes_column_are_an_error(
+    drawings, new_database, source_tarball: Path, tmp_path: Path
+) -> None:
+    _, rows = drawings
+    dump = _dump(rows, new_database(), tmp_path / "detexify.sql")
+    head, lines, tail = _data_lines(dump.read_text())
+    dump.write_text(head + "".join(line.rsplit("\t", 1)[0] + "\n" for line in lines) + tail)
+    output = tmp_path / "out.npz"
+
+    code, log = _import(
+        str(dump), "--dsn", new_database(), "--symbols", str(source_tarball), "-o", str(output)
+    )
+
+    assert code == 1 and not output.exists()
+    assert log.count("\n") == 1 and "Traceback" not in log
+    assert f"none of the {len(rows)} lines of the COPY block is a samples row" in log
+    assert "expected 3 tab-separated fields id, key, strokes" in log
+
+
+@pytest.mark.slow
+def test_rows_after_an_early_end_marker_are_counted(
+    drawings, new_database, source_tarball: Path, tmp_path: Path
+) -> None:
+    _, rows = drawings
+    dump = _dump(rows, new_database(), tmp_path / "detexify.sql")
+    head, lines, tail = _data_lines(dump.read_text())
+    dump.write_text(head + "".join(lines[:5]) + "\\.\n" + "".join(lines[5:]) + tail)
+    output = tmp_path / "out.npz"
+
+    code, log = _import(
+        str(dump), "--dsn", new_database(), "--symbols", str(source_tarball), "-o", str(output)
+    )
+
+    assert code == 0, log
+    assert "loaded 5 dump rows: 5 new" in log
+    assert f"skipped {len(rows) - 5}: row after the `\\.` that ends the COPY block, not read" in log
+    assert len(Dataset.load(output)) == 5
+
+
+@pytest.mark.slow
+def test_ids_repeated_in_one_dump_are_duplicates_not_already_there(
+    drawings, new_database, source_tarball: Path, tmp_path: Path
+) -> None:
+    _, rows = drawings
+    dump = _dump(rows, new_database(), tmp_path / "detexify.sql")
+    head, lines, tail = _data_lines(dump.read_text())
+    first_key, first_strokes = rows[0][1], rows[0][2]
+    # The same id twice more, once with other strokes: the first row with an id is the one loaded.
+    again = [lines[0], lines[0].split("\t")[0] + f"\t{first_key}\t[[[0, 0, 0], [5, 5, 15]]]\n"]
+    dump.write_text(head + "".join(lines + again) + tail)
+    output = tmp_path / "out.npz"
+
+    code, log = _import(
+        str(dump), "--dsn", new_database(), "--symbols", str(source_tarball), "-o", str(output)
+    )
+
+    assert code == 0, log
+    total = len(rows) + 2
+    assert (
+        f"loaded {total} dump rows: {len(rows)} new, 0 already there, 2 repeating an earlier row's id" in log
+    )
+    assert "skipped 2: id repeated in the dump" in log
+    assert f"{dump}:{len(head.splitlines()) + len(rows) + 1}" in log  # where the first repeat is
+    imported = _by_id(Dataset.load(output))
+    assert len(imported) == len(rows)
+    first_id = f"sample:legacy-detexify-db:{rows[0][0]}"
+    assert len(imported[first_id][1]) == len(json.loads(first_strokes))  # the first row's drawing
 
 
 def test_legacy_keys_map_through_the_table_then_the_rule() -> None:
