@@ -49,11 +49,11 @@ class Ranker:
     def __init__(self, symbols: SymbolTable, groups: SymbolGroups) -> None:
         self.symbols = symbols
         group_of = np.full(len(symbols), -1, dtype=np.intp)
-        members: list[np.ndarray] = []
+        members: list[tuple[int, ...]] = []
         for i, symbol in enumerate(symbols):
             if group_of[i] < 0:
-                indices = np.array([symbols.index(m) for m in groups.members_of(symbol.id)], dtype=np.intp)
-                group_of[indices] = len(members)
+                indices = tuple(symbols.index(m) for m in groups.members_of(symbol.id))
+                group_of[list(indices)] = len(members)
                 members.append(indices)  # the group's fixed member order
         self.group_of = group_of  # (num_symbols,) group number of each symbol
         self.members = members  # group number -> member indices
@@ -61,7 +61,8 @@ class Ranker:
     def flat(self, probabilities: np.ndarray, limit: int, in_math: bool | None = None) -> list[Candidate]:
         """The `limit` likeliest symbols; given the cursor's mode, those fitting it move up a little."""
         pool = limit if in_math is None else limit + RERANK_POOL
-        candidates = [self._candidate(i, probabilities) for i in _top(probabilities, pool)]
+        scores = probabilities.tolist()
+        candidates = [Candidate(self.symbols[i], scores[i]) for i in _top(probabilities, pool)]
         if in_math is not None:
             candidates = mode_ranked(candidates, in_math)
         return candidates[:limit]
@@ -69,23 +70,20 @@ class Ranker:
     def grouped(self, probabilities: np.ndarray, limit: int, preference: Preference) -> list[GroupAnswer]:
         """The `limit` likeliest groups (alone symbols are groups of one), each with its label chosen."""
         sums = np.bincount(self.group_of, weights=probabilities, minlength=len(self.members))
+        scores = probabilities.tolist()  # Python floats: faster to index one by one than the array
         answers = []
         for group in _top(sums, limit):
-            indices = self.members[group]
-            # Stable: members with equal probabilities keep the group's fixed order.
+            # Likeliest first; members with equal probabilities keep the group's fixed order (stable sort).
             ranked = [
-                self._candidate(i, probabilities)
-                for i in indices[np.argsort(-probabilities[indices], kind="stable")]
+                Candidate(self.symbols[i], scores[i])
+                for i in sorted(self.members[group], key=lambda i: -scores[i])
             ]
-            label = min(ranked, key=preference)
+            label = min(ranked, key=preference) if len(ranked) > 1 else ranked[0]
             alternatives = tuple(c for c in ranked if c is not label)
             answers.append(GroupAnswer(label, alternatives, float(sums[group])))
         return answers
 
-    def _candidate(self, index: int, probabilities: np.ndarray) -> Candidate:
-        return Candidate(self.symbols[int(index)], float(probabilities[index]))
 
-
-def _top(values: np.ndarray, count: int) -> np.ndarray:
+def _top(values: np.ndarray, count: int) -> list[int]:
     """Indices of the `count` largest values, largest first; ties in index order."""
-    return np.argsort(-values, kind="stable")[:count]
+    return np.argsort(-values, kind="stable")[:count].tolist()
