@@ -16,6 +16,7 @@ import platform
 import shutil
 import statistics
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -86,8 +87,8 @@ def main() -> None:
     stages = stage_times(recognizer, [dataset.drawing(int(i)) for i in sample])
     result = {
         **summary_metrics(metrics),
-        "latency": {**metrics["latency"], **stages},
-        "dtw_ms_per_drawing": metrics["dtw"]["ms_per_drawing"],
+        "latency": {**asdict(metrics.latency), **stages},
+        "dtw_ms_per_drawing": metrics.dtw.ms_per_drawing,
         "model_file": str(args.model),
         "model_commit": recognizer.metadata.get("commit"),
         "machine": {

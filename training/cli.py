@@ -14,7 +14,14 @@ from extexify_lsp.model import DeviceUnavailableError, ModelConfig
 from extexify_lsp.raster import RasterConfig
 from extexify_lsp.recognizer import ModelArtifactError, Recognizer, default_model_path
 from training.dataset import Dataset, DatasetError
-from training.evaluate import EvalConfig, EvaluationError, Reference, evaluate, summary_metrics
+from training.evaluate import (
+    EvalConfig,
+    EvaluationError,
+    Reference,
+    evaluate,
+    load_metrics,
+    summary_metrics,
+)
 from training.export import export
 from training.preview import PreviewError, SheetConfig, contact_sheet, find_symbols, random_symbols
 from training.sources import (
@@ -346,11 +353,11 @@ def evaluate_command(
         )
     except (ModelArtifactError, EvaluationError) as error:
         raise click.ClickException(str(error)) from None
-    model_m, dtw = metrics["model"], metrics["dtw"]
+    model_m, dtw = metrics.model, metrics.dtw
     click.echo(
-        f"model top-1 {model_m['top1']:.3f} top-5 {model_m['top5']:.3f} top-10 {model_m['top10']:.3f} | "
-        f"DTW top-1 {dtw['top1']:.3f} top-5 {dtw['top5']:.3f} top-10 {dtw['top10']:.3f} | "
-        f"{metrics['latency']['median_ms']:.2f} ms per drawing -> {out / 'report.md'}"
+        f"model top-1 {model_m.top1:.3f} top-5 {model_m.top5:.3f} top-10 {model_m.top10:.3f} | "
+        f"DTW top-1 {dtw.top1:.3f} top-5 {dtw.top5:.3f} top-10 {dtw.top10:.3f} | "
+        f"{metrics.latency.median_ms:.2f} ms per drawing -> {out / 'report.md'}"
     )
 
 
@@ -366,8 +373,8 @@ def evaluate_command(
 def export_command(checkpoint: Path, out: Path, metrics_path: Path | None) -> None:
     """Write CHECKPOINT as the model artifact the server loads (safetensors weights + JSON metadata)."""
     try:
-        metrics = json.loads(metrics_path.read_text()) if metrics_path else None
-        meta_file = export(checkpoint, out, summary_metrics(metrics) if metrics else None)
-    except (OSError, json.JSONDecodeError, KeyError, TrainingError, ModelArtifactError) as error:
+        metrics = summary_metrics(load_metrics(metrics_path)) if metrics_path else None
+        meta_file = export(checkpoint, out, metrics)
+    except (OSError, EvaluationError, TrainingError, ModelArtifactError) as error:
         raise click.ClickException(f"cannot export: {error}") from None
     click.echo(f"wrote {meta_file} and {meta_file.with_suffix('.safetensors')}")

@@ -41,10 +41,96 @@ class EvalConfig:
     seed: int = 0
 
 
-def topk_accuracy(ranked: np.ndarray, truth: np.ndarray, ks: Sequence[int] = KS) -> dict[str, float]:
-    """Share of rows of `ranked` ((N, K) labels, best first) holding the true label in the first k."""
+@dataclass(frozen=True)
+class TopK:
+    """Share of drawings whose symbol is the first guess, among the first 5, among the first 10."""
+
+    top1: float
+    top5: float
+    top10: float
+
+
+@dataclass(frozen=True)
+class DTWMetrics(TopK):
+    samples: int  # test drawings DTW ranked (a subset when EvalConfig.dtw_samples is set)
+    ms_per_drawing: float
+    config: DTWConfig
+
+
+@dataclass(frozen=True)
+class PackageMetrics(TopK):
+    samples: int  # test drawings of the package's symbols
+    dtw_top5: float | None  # None when the DTW subset holds none of them
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Recognition time on one CPU thread (see `measure_latency`)."""
+
+    median_ms: float
+    p90_ms: float
+    median_cpu_ms: float
+    batched_per_second: float
+    batched_per_cpu_second: float
+    threads: int
+    drawings: int
+
+
+@dataclass(frozen=True)
+class ConfusedPair:
+    true: str  # symbol id
+    predicted: str
+    count: int
+
+
+@dataclass(frozen=True)
+class EvalMetrics:
+    """What `evaluate` measures; metrics.json holds `to_dict()`."""
+
+    test_samples: int
+    symbols: int
+    model: TopK
+    model_same_command: TopK  # a guess with the right command in another package counts as right
+    dtw: DTWMetrics
+    model_on_dtw_samples: TopK
+    latency: Latency
+    per_package: dict[str, PackageMetrics]
+    confused_pairs: list[ConfusedPair]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> EvalMetrics:
+        dtw = raw["dtw"]
+        return cls(
+            test_samples=raw["test_samples"],
+            symbols=raw["symbols"],
+            model=TopK(**raw["model"]),
+            model_same_command=TopK(**raw["model_same_command"]),
+            dtw=DTWMetrics(**{**dtw, "config": DTWConfig(**dtw["config"])}),
+            model_on_dtw_samples=TopK(**raw["model_on_dtw_samples"]),
+            latency=Latency(**raw["latency"]),
+            per_package={name: PackageMetrics(**row) for name, row in raw["per_package"].items()},
+            confused_pairs=[ConfusedPair(**pair) for pair in raw["confused_pairs"]],
+        )
+
+
+def load_metrics(path: Path) -> EvalMetrics:
+    """The metrics.json that `evaluate` wrote."""
+    try:
+        return EvalMetrics.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise EvaluationError(
+            f"{path}: not a metrics.json of `extexify-train evaluate` ({type(error).__name__}: {error})"
+        ) from None
+
+
+def topk_accuracy(ranked: np.ndarray, truth: np.ndarray) -> TopK:
+    """Share of rows of `ranked` ((N, K) labels, best first) holding the true label in the first 1, 5, 10."""
     hit = ranked == truth[:, None]
-    return {f"top{k}": float(hit[:, :k].any(axis=1).mean()) if len(truth) else 0.0 for k in ks}
+    top1, top5, top10 = (float(hit[:, :k].any(axis=1).mean()) if len(truth) else 0.0 for k in KS)
+    return TopK(top1, top5, top10)
 
 
 def confused_pairs(predicted: np.ndarray, truth: np.ndarray, count: int) -> list[tuple[int, int, int]]:
@@ -53,7 +139,7 @@ def confused_pairs(predicted: np.ndarray, truth: np.ndarray, count: int) -> list
     return [(t, p, n) for (t, p), n in wrong.most_common(count)]
 
 
-def measure_latency(recognizer: Recognizer, drawings: Sequence[list[np.ndarray]]) -> dict[str, float]:
+def measure_latency(recognizer: Recognizer, drawings: Sequence[list[np.ndarray]]) -> Latency:
     """Per-drawing latency on one CPU thread (normalize + render + forward + rank) and batched throughput.
 
     Wall-clock time, and CPU time of this process: on a shared machine the second is what the work
@@ -74,15 +160,15 @@ def measure_latency(recognizer: Recognizer, drawings: Sequence[list[np.ndarray]]
         batch_wall, batch_cpu = time.perf_counter() - start, time.process_time() - start_cpu
     finally:
         torch.set_num_threads(threads)
-    return {
-        "median_ms": statistics.median(wall),
-        "p90_ms": float(np.percentile(wall, 90)),
-        "median_cpu_ms": statistics.median(cpu),
-        "batched_per_second": len(drawings) / batch_wall,
-        "batched_per_cpu_second": len(drawings) / batch_cpu,
-        "threads": 1,
-        "drawings": len(drawings),
-    }
+    return Latency(
+        median_ms=statistics.median(wall),
+        p90_ms=float(np.percentile(wall, 90)),
+        median_cpu_ms=statistics.median(cpu),
+        batched_per_second=len(drawings) / batch_wall,
+        batched_per_cpu_second=len(drawings) / batch_cpu,
+        threads=1,
+        drawings=len(drawings),
+    )
 
 
 def _model_labels(recognizer: Recognizer, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
@@ -101,7 +187,7 @@ def evaluate(
     reference: np.ndarray,
     out_dir: str | Path,
     config: EvalConfig = EvalConfig(),
-) -> dict[str, Any]:
+) -> EvalMetrics:
     """Evaluate model and DTW (against `reference`) on `test`; write the report and return the metrics."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -122,13 +208,6 @@ def evaluate(
     commands = np.unique([s.command for s in recognizer.symbols], return_inverse=True)[1]
     same_command = topk_accuracy(commands[ranked], commands[truth])
     packages = np.array([recognizer.symbols[t].package or CORE for t in truth])
-    per_package = {
-        package: {
-            "samples": int((packages == package).sum()),
-            **topk_accuracy(ranked[packages == package], truth[packages == package]),
-        }
-        for package in sorted(set(packages))
-    }
 
     rng = np.random.default_rng(config.seed)
     dtw_rows = np.arange(len(test))
@@ -143,31 +222,35 @@ def evaluate(
         dtw_ranked[row, : len(labels)] = labels
     dtw_ms = (time.perf_counter() - started) * 1000 / len(dtw_rows)
     dtw = topk_accuracy(dtw_ranked, truth[dtw_rows])
-    model_on_dtw_rows = topk_accuracy(ranked[dtw_rows], truth[dtw_rows])
-    for package, row in per_package.items():
-        chosen = packages[dtw_rows] == package
-        row["dtw_top5"] = (
-            topk_accuracy(dtw_ranked[chosen], truth[dtw_rows][chosen])["top5"] if chosen.any() else None
+    per_package = {}
+    for package in sorted(set(packages)):
+        rows, dtw_chosen = packages == package, packages[dtw_rows] == package
+        per_package[package] = PackageMetrics(
+            **asdict(topk_accuracy(ranked[rows], truth[rows])),
+            samples=int(rows.sum()),
+            dtw_top5=(
+                topk_accuracy(dtw_ranked[dtw_chosen], truth[dtw_rows][dtw_chosen]).top5
+                if dtw_chosen.any()
+                else None
+            ),
         )
 
     latency_rows = rng.choice(len(test), min(config.latency_drawings, len(test)), replace=False)
-    latency = measure_latency(recognizer, [drawings[i] for i in latency_rows])
     pairs = confused_pairs(ranked[:, 0], truth, config.confusion_pairs)
-    metrics = {
-        "test_samples": len(test),
-        "symbols": len(recognizer.symbols),
-        "model": model,
-        "model_same_command": same_command,
-        "dtw": {**dtw, "samples": len(dtw_rows), "ms_per_drawing": dtw_ms, "config": asdict(config.dtw)},
-        "model_on_dtw_samples": model_on_dtw_rows,
-        "latency": latency,
-        "per_package": per_package,
-        "confused_pairs": [
-            {"true": recognizer.symbols[t].id, "predicted": recognizer.symbols[p].id, "count": n}
-            for t, p, n in pairs
+    metrics = EvalMetrics(
+        test_samples=len(test),
+        symbols=len(recognizer.symbols),
+        model=model,
+        model_same_command=same_command,
+        dtw=DTWMetrics(**asdict(dtw), samples=len(dtw_rows), ms_per_drawing=dtw_ms, config=config.dtw),
+        model_on_dtw_samples=topk_accuracy(ranked[dtw_rows], truth[dtw_rows]),
+        latency=measure_latency(recognizer, [drawings[i] for i in latency_rows]),
+        per_package=per_package,
+        confused_pairs=[
+            ConfusedPair(recognizer.symbols[t].id, recognizer.symbols[p].id, n) for t, p, n in pairs
         ],
-    }
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    )
+    (out_dir / "metrics.json").write_text(json.dumps(metrics.to_dict(), indent=2) + "\n")
     plot_per_package(per_package, out_dir / "accuracy_per_package.png")
     plot_confusions(
         recognizer, dataset, test, reference, ranked[:, 0], truth, pairs, out_dir / "confused_pairs.png"
@@ -176,19 +259,19 @@ def evaluate(
     return metrics
 
 
-def plot_per_package(per_package: dict[str, dict[str, Any]], path: Path) -> None:
-    names = sorted(per_package, key=lambda p: per_package[p]["samples"])
+def plot_per_package(per_package: dict[str, PackageMetrics], path: Path) -> None:
+    names = sorted(per_package, key=lambda p: per_package[p].samples)
+    rows = [per_package[n] for n in names]
     y = np.arange(len(names))
     fig = Figure(figsize=(8, 0.28 * len(names) + 1.5))
     ax = fig.subplots()
-    for offset, key, label in (
-        (-0.27, "top1", "model top-1"),
-        (0.0, "top5", "model top-5"),
-        (0.27, "dtw_top5", "DTW top-5"),
+    for offset, values, label in (
+        (-0.27, [row.top1 for row in rows], "model top-1"),
+        (0.0, [row.top5 for row in rows], "model top-5"),
+        (0.27, [row.dtw_top5 or 0.0 for row in rows], "DTW top-5"),
     ):
-        values = [per_package[n][key] or 0.0 for n in names]
         ax.barh(y + offset, values, height=0.27, label=label)
-    ax.set_yticks(y, [f"{n} ({per_package[n]['samples']})" for n in names], fontsize=7)
+    ax.set_yticks(y, [f"{n} ({row.samples})" for n, row in zip(names, rows, strict=True)], fontsize=7)
     ax.set_xlim(0, 1)
     ax.set_xlabel("accuracy on the test split (test drawings per package in brackets)")
     ax.legend(loc="lower right", fontsize=7)
@@ -241,38 +324,44 @@ def plot_confusions(
     fig.savefig(path, dpi=110)
 
 
-def render_report(metrics: dict[str, Any], recognizer: Recognizer) -> str:
-    model, dtw, latency = metrics["model"], metrics["dtw"], metrics["latency"]
-    same = metrics["model_on_dtw_samples"]
+def _accuracy_row(method: str, drawings: int, accuracy: TopK, time: str = "") -> str:
+    top = f"{accuracy.top1:.3f} | {accuracy.top5:.3f} | {accuracy.top10:.3f}"
+    return f"| {method} | {drawings} | {top} | {time} |"
+
+
+def render_report(metrics: EvalMetrics, recognizer: Recognizer) -> str:
+    dtw, latency = metrics.dtw, metrics.latency
     lines = [
         "# extexify recognizer: test-split evaluation",
         "",
-        f"{metrics['test_samples']} test drawings of {metrics['symbols']} symbols; "
+        f"{metrics.test_samples} test drawings of {metrics.symbols} symbols; "
         f"model commit `{recognizer.metadata.get('commit', 'unknown')}`.",
         "",
         "| method | drawings | top-1 | top-5 | top-10 | time per drawing |",
         "|---|---|---|---|---|---|",
-        f"| CNN (this model) | {metrics['test_samples']} | {model['top1']:.3f} | {model['top5']:.3f} | "
-        f"{model['top10']:.3f} | {latency['median_ms']:.2f} ms median (1 thread) |",
+        _accuracy_row(
+            "CNN (this model)",
+            metrics.test_samples,
+            metrics.model,
+            f"{latency.median_ms:.2f} ms median (1 thread)",
+        ),
     ]
-    if dtw["samples"] != metrics["test_samples"]:
-        lines.append(
-            f"| CNN on the DTW subset | {dtw['samples']} | {same['top1']:.3f} | {same['top5']:.3f} | "
-            f"{same['top10']:.3f} | |"
-        )
+    if dtw.samples != metrics.test_samples:
+        lines.append(_accuracy_row("CNN on the DTW subset", dtw.samples, metrics.model_on_dtw_samples))
     lines += [
-        f"| CNN, any symbol with the right command | {metrics['test_samples']} | "
-        f"{metrics['model_same_command']['top1']:.3f} | {metrics['model_same_command']['top5']:.3f} | "
-        f"{metrics['model_same_command']['top10']:.3f} | |",
-        f"| DTW nearest neighbour (Detexify-style) | {dtw['samples']} | {dtw['top1']:.3f} | "
-        f"{dtw['top5']:.3f} | {dtw['top10']:.3f} | {dtw['ms_per_drawing']:.1f} ms |",
+        _accuracy_row(
+            "CNN, any symbol with the right command", metrics.test_samples, metrics.model_same_command
+        ),
+        _accuracy_row(
+            "DTW nearest neighbour (Detexify-style)", dtw.samples, dtw, f"{dtw.ms_per_drawing:.1f} ms"
+        ),
         "",
-        f"Batched recognition: {latency['batched_per_second']:.0f} drawings/s (1 thread); single drawing "
-        f"p90 {latency['p90_ms']:.2f} ms over {latency['drawings']} drawings. In CPU time (what the work "
-        f"costs when the machine is shared): {latency['median_cpu_ms']:.2f} ms per drawing, "
-        f"{latency['batched_per_cpu_second']:.0f} drawings per CPU-second batched.",
-        f"DTW: {dtw['config']['points']} resampled points, band {dtw['config']['band']}, "
-        f"Euclidean shortlist of {dtw['config']['shortlist']} re-ranked by exact DTW.",
+        f"Batched recognition: {latency.batched_per_second:.0f} drawings/s (1 thread); single drawing "
+        f"p90 {latency.p90_ms:.2f} ms over {latency.drawings} drawings. In CPU time (what the work "
+        f"costs when the machine is shared): {latency.median_cpu_ms:.2f} ms per drawing, "
+        f"{latency.batched_per_cpu_second:.0f} drawings per CPU-second batched.",
+        f"DTW: {dtw.config.points} resampled points, band {dtw.config.band}, "
+        f"Euclidean shortlist of {dtw.config.shortlist} re-ranked by exact DTW.",
         "",
         "## Accuracy per package",
         "",
@@ -281,33 +370,35 @@ def render_report(metrics: dict[str, Any], recognizer: Recognizer) -> str:
         "| package | test drawings | top-1 | top-5 | top-10 | DTW top-5 |",
         "|---|---|---|---|---|---|",
     ]
-    for package, row in sorted(metrics["per_package"].items()):
-        dtw5 = "" if row["dtw_top5"] is None else f"{row['dtw_top5']:.3f}"
-        lines.append(
-            f"| {package} | {row['samples']} | {row['top1']:.3f} | {row['top5']:.3f} | "
-            f"{row['top10']:.3f} | {dtw5} |"
-        )
+    for package, row in sorted(metrics.per_package.items()):
+        dtw5 = "" if row.dtw_top5 is None else f"{row.dtw_top5:.3f}"
+        lines.append(_accuracy_row(package, row.samples, row, dtw5))
     lines += ["", "## Most confused pairs", "", "![confused pairs](confused_pairs.png)", ""]
     lines += ["| drawn | taken for | times |", "|---|---|---|"]
-    for pair in metrics["confused_pairs"]:
-        true, guess = recognizer.symbols.get(pair["true"]), recognizer.symbols.get(pair["predicted"])
+    for pair in metrics.confused_pairs:
+        true, guess = recognizer.symbols.get(pair.true), recognizer.symbols.get(pair.predicted)
         lines.append(
-            f"| `{true.command}` ({pair['true']}) | `{guess.command}` ({pair['predicted']}) "
-            f"| {pair['count']} |"
+            f"| `{true.command}` ({pair.true}) | `{guess.command}` ({pair.predicted}) | {pair.count} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def summary_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    """The headline numbers of an evaluation, as recorded in the model metadata."""
+def summary_metrics(metrics: EvalMetrics) -> dict[str, Any]:
+    """The headline numbers of an evaluation, as recorded in the model metadata (plain JSON)."""
+    latency = metrics.latency
     return {
         "split": "test",
-        "test_samples": metrics["test_samples"],
-        "model": metrics["model"],
-        "model_same_command": metrics["model_same_command"],
-        "dtw_baseline": {k: metrics["dtw"][k] for k in ("top1", "top5", "top10", "samples")},
+        "test_samples": metrics.test_samples,
+        "model": asdict(metrics.model),
+        "model_same_command": asdict(metrics.model_same_command),
+        "dtw_baseline": {
+            **asdict(TopK(metrics.dtw.top1, metrics.dtw.top5, metrics.dtw.top10)),
+            "samples": metrics.dtw.samples,
+        },
         "latency": {
-            k: metrics["latency"][k]
-            for k in ("median_ms", "median_cpu_ms", "batched_per_second", "batched_per_cpu_second")
+            "median_ms": latency.median_ms,
+            "median_cpu_ms": latency.median_cpu_ms,
+            "batched_per_second": latency.batched_per_second,
+            "batched_per_cpu_second": latency.batched_per_cpu_second,
         },
     }

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -127,14 +127,14 @@ def _iter_tar_members(path: Path) -> Iterator[tuple[PurePosixPath, IO[bytes]]]:
         raise SourceError(f"{path}: cannot read the archive ({error})") from None
 
 
-def _load_json(raw: bytes, where: str) -> object:
+def _load_json(raw: bytes, where: str) -> Any:
     try:
         return json.loads(raw)
     except ValueError as error:
         raise SourceError(f"{where}: not valid JSON ({error})") from None
 
 
-def _read_metadata(path: Path) -> tuple[PurePosixPath, dict[str, object]]:
+def _read_metadata(path: Path) -> tuple[PurePosixPath, dict[str, Any]]:
     """The source root inside the archive ("." for a directory) and the parsed metadata files."""
     found: dict[PurePosixPath, bytes] = {}
     if path.is_dir():
@@ -219,9 +219,9 @@ def _iter_files(
                     yield entry, handle
         return
     by_member = {root / name: entry for name, entry in wanted.items()}
-    for name, handle in _iter_tar_members(path):
-        if name in by_member:
-            yield by_member[name], handle
+    for member, stream in _iter_tar_members(path):
+        if member in by_member:
+            yield by_member[member], stream
 
 
 def _iter_samples(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,15 +11,17 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from extexify_lsp.recognizer import Recognizer
+from extexify_lsp.recognizer import Recognizer, default_model_path, metadata_path
 from training.cli import main
 from training.dataset import Dataset
 from training.dtw import DTWClassifier, DTWConfig, dtw_distances, resample
 from training.evaluate import (
     EvalConfig,
     EvaluationError,
+    TopK,
     confused_pairs,
     evaluate,
+    load_metrics,
     plot_confusions,
     topk_accuracy,
 )
@@ -27,9 +29,9 @@ from training.split import Split
 
 
 def test_topk_accuracy_and_confusions() -> None:
-    ranked = np.array([[0, 1, 2], [2, 1, 0], [1, 2, 0], [1, 0, 2]])
+    ranked = np.array([[0, 1, 2, 3, 4, 5], [2, 1, 0, 3, 4, 5], [1, 2, 3, 4, 5, 0], [1, 0, 2, 3, 4, 5]])
     truth = np.array([0, 1, 0, 0])
-    assert topk_accuracy(ranked, truth, ks=(1, 2, 3)) == {"top1": 0.25, "top2": 0.75, "top3": 1.0}
+    assert topk_accuracy(ranked, truth) == TopK(top1=0.25, top5=0.75, top10=1.0)
     assert confused_pairs(ranked[:, 0], truth, 5) == [(0, 1, 2), (1, 2, 1)]
 
 
@@ -60,7 +62,7 @@ def test_dtw_classifier_recognizes_real_drawings(few_symbols: tuple[Dataset, Spl
         [dataset.drawing(int(i)) for i in split.train], dataset.labels[split.train], DTWConfig()
     )
     ranked = np.array([classifier.rank(dataset.drawing(int(i)), 3) for i in split.test])
-    assert topk_accuracy(ranked, dataset.labels[split.test], ks=(1,))["top1"] > 0.6  # chance: 1/6
+    assert topk_accuracy(ranked, dataset.labels[split.test]).top1 > 0.6  # chance: 1/6
 
 
 def test_evaluate_writes_report_and_plots(
@@ -72,20 +74,21 @@ def test_evaluate_writes_report_and_plots(
     metrics = evaluate(
         recognizer, dataset, split.test, np.concatenate([split.train, split.val]), tmp_path, config
     )
-    assert metrics["test_samples"] == len(split.test)
-    assert metrics["dtw"]["samples"] == 12
-    for method in ("model", "dtw"):
-        assert metrics[method]["top1"] <= metrics[method]["top5"] <= metrics[method]["top10"]
-    assert metrics["model"]["top10"] == 1.0  # six symbols: all of them are in the top 10
-    assert metrics["model"]["top1"] > 1 / 6
-    assert sum(row["samples"] for row in metrics["per_package"].values()) == len(split.test)
-    assert metrics["latency"]["median_ms"] > 0 and metrics["latency"]["batched_per_second"] > 0
+    assert metrics.test_samples == len(split.test)
+    assert metrics.dtw.samples == 12
+    for method in (metrics.model, metrics.dtw):
+        assert method.top1 <= method.top5 <= method.top10
+    assert metrics.model.top10 == 1.0  # six symbols: all of them are in the top 10
+    assert metrics.model.top1 > 1 / 6
+    assert sum(row.samples for row in metrics.per_package.values()) == len(split.test)
+    assert metrics.latency.median_ms > 0 and metrics.latency.batched_per_second > 0
     report = (tmp_path / "report.md").read_text()
     assert "DTW nearest neighbour" in report and "CNN on the DTW subset" in report
     for png in ("accuracy_per_package.png", "confused_pairs.png"):
         with Image.open(tmp_path / png) as image:
             assert image.format == "PNG" and image.width > 100
-    assert json.loads((tmp_path / "metrics.json").read_text())["model"] == metrics["model"]
+    assert json.loads((tmp_path / "metrics.json").read_text())["model"] == asdict(metrics.model)
+    assert load_metrics(tmp_path / "metrics.json") == metrics
 
 
 def test_evaluate_refuses_symbols_the_model_does_not_know(
@@ -139,6 +142,17 @@ def test_cli_evaluate_then_export_records_the_metrics(
     recorded = Recognizer.load(tmp_path / "model").metadata["metrics"]
     assert recorded["dtw_baseline"]["samples"] == 6
     assert 0 <= recorded["model"]["top1"] <= 1
+    # The shape the shipped model's metadata has.
+    shipped = json.loads(metadata_path(default_model_path()).read_text())["metrics"]
+    assert recorded.keys() == shipped.keys()
+    assert {k: v.keys() for k, v in recorded.items() if isinstance(v, dict)} == {
+        k: v.keys() for k, v in shipped.items() if isinstance(v, dict)
+    }
+
+    (tmp_path / "bad.json").write_text('{"model": {"top1": 0.5}}')
+    args = ["export", str(checkpoint), "-o", str(tmp_path / "other"), "--metrics", str(tmp_path / "bad.json")]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1 and "not a metrics.json of `extexify-train evaluate`" in result.output
 
 
 def test_cli_evaluate_reports_a_bad_model_path(few_symbols_files: tuple[Path, Path], tmp_path: Path) -> None:
