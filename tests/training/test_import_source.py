@@ -272,3 +272,14 @@ def test_not_a_source_is_a_clear_error(tmp_path: Path, kind: str, message: str) 
 def test_unknown_symbol_ids_are_refused(source_tarball: Path) -> None:
     with pytest.raises(SourceError, match="unknown symbol ids: latex:nope:nothing"):
         import_source(source_tarball, ["latex:nope:nothing"])
+
+
+def test_cli_import_of_nothing_writes_nothing(subset: Subset, tmp_path: Path) -> None:
+    directory = tmp_path / "detexify-source"
+    shutil.copytree(subset.directory, directory)
+    _restrict_manifest(directory, [])  # a source whose manifest lists no sample files
+    output = tmp_path / "out.npz"
+    result = CliRunner().invoke(main, ["import", str(directory), "-o", str(output)])
+    assert result.exit_code == 1
+    assert result.output.endswith("Error: no sample could be imported; wrote nothing\n")
+    assert not output.exists()
