@@ -129,9 +129,9 @@ def import_command(
 @main.command("split")
 @click.argument("dataset_path", required=False, type=click.Path(path_type=Path), default=DEFAULT_DATASET)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=DEFAULT_SPLIT, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--val-fraction", type=float, default=0.1, show_default=True)
-@click.option("--test-fraction", type=float, default=0.1, show_default=True)
+@click.option("--seed", type=int, default=Split.seed, show_default=True)
+@click.option("--val-fraction", type=float, default=Split.val_fraction, show_default=True)
+@click.option("--test-fraction", type=float, default=Split.test_fraction, show_default=True)
 def split_command(
     dataset_path: Path, output: Path, seed: int, val_fraction: float, test_fraction: float
 ) -> None:
