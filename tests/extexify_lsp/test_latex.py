@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from extexify_lsp.latex import command_span, command_start, in_math_mode, read_preamble
+from extexify_lsp.latex import (
+    MAX_MODE_SCAN,
+    MAX_PREAMBLE,
+    command_span,
+    command_start,
+    in_math_mode,
+    read_preamble,
+)
 
 CURSOR = "|"
 
@@ -175,3 +182,55 @@ def test_command_start_finds_the_partial_command_before_the_cursor() -> None:
 )
 def test_command_span(source: str, offset: int, span: tuple[int, int] | None) -> None:
     assert command_span(source, offset) == span
+
+
+def test_thousands_of_unclosed_usepackage_options_do_not_hide_the_real_packages() -> None:
+    source = (
+        "\\documentclass{article}\n"
+        + "\\usepackage[" * 16_000
+        + "\n\\usepackage[T1]{fontenc}\n\\usepackage{amssymb}\n\\begin{document}\n"
+    )
+    preamble = read_preamble(source)
+    assert set(preamble.packages) == {"fontenc", "amssymb"}
+    assert preamble.loads("fontenc", "T1")
+    assert preamble.insert_offset == source.index("\n\\begin{document}")
+
+
+def test_escaped_percent_and_line_break_before_a_comment_in_the_preamble() -> None:
+    source = "\\documentclass{article}\n50\\% \\usepackage{a} \\\\% \\usepackage{b}\n\\begin{document}\n"
+    assert set(read_preamble(source).packages) == {"a"}
+
+
+def test_the_preamble_is_read_up_to_a_bound() -> None:
+    filler = "%" + "x" * 99 + "\n"
+    source = "\\documentclass{article}\n" + filler * (MAX_PREAMBLE // 100) + "\\usepackage{late}\n"
+    assert not read_preamble(source).loads("late")
+
+
+def test_math_mode_in_a_huge_paragraph_is_found_near_the_cursor() -> None:
+    paragraph = "word $x$ and \\alpha, " * 1_000_000  # 20 MB, no paragraph break
+    for line_break in ("", "\n"):
+        source = paragraph.replace(", ", "," + line_break) + "then $a + "
+        assert in_math_mode(source, len(source))
+        assert not in_math_mode(source, len(source) - len("$a + "))
+
+
+def test_math_mode_opened_further_back_than_the_bound_is_not_seen() -> None:
+    # The price of a bounded scan: a formula longer than MAX_MODE_SCAN is taken for text.
+    for terms, in_math in ((MAX_MODE_SCAN // 8, True), (MAX_MODE_SCAN // 4, False)):
+        source = "$" + "x + " * terms + "y"
+        assert in_math_mode(source, len(source)) is in_math
+
+
+def test_a_cursor_on_an_empty_line_stays_in_its_paragraph() -> None:
+    # Inserting the symbol makes the line non-blank: the formula opened above it is still open.
+    assert math_at_cursor("\\begin{align}\n x\n|\n\\end{align}")
+    assert math_at_cursor("$x\n|")
+    assert not math_at_cursor("$x\n\n|")
+
+
+def test_command_span_on_a_huge_line() -> None:
+    source = "x " * 5_000_000 + "\\alpha " + "y " * 5_000_000
+    start = source.index("\\alpha")
+    assert command_span(source, start + 3) == (start, start + len("\\alpha"))
+    assert command_span(source, start - 2) is None
