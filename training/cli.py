@@ -23,6 +23,15 @@ from training.evaluate import (
     summary_metrics,
 )
 from training.export import export
+from training.glyphs import CHROMIUM, GlyphError
+from training.groups import (
+    DEFAULT_OVERRIDES,
+    GroupsBuildError,
+    GroupsConfig,
+    add_to_artifact,
+    load_overrides,
+    make_groups,
+)
 from training.preview import PreviewError, SheetConfig, contact_sheet, find_symbols, random_symbols
 from training.sources import (
     SHARED_DATA_VARIABLE,
@@ -370,11 +379,120 @@ def evaluate_command(
     type=click.Path(path_type=Path),
     help="metrics.json from `extexify-train evaluate`, recorded in the metadata.",
 )
-def export_command(checkpoint: Path, out: Path, metrics_path: Path | None) -> None:
+@click.option(
+    "--groups",
+    "groups_run",
+    type=click.Path(path_type=Path),
+    help="A folder from `extexify-train groups`: the artifact carries its groups and glyph atlas.",
+)
+def export_command(checkpoint: Path, out: Path, metrics_path: Path | None, groups_run: Path | None) -> None:
     """Write CHECKPOINT as the model artifact the server loads (safetensors weights + JSON metadata)."""
     try:
         metrics = summary_metrics(load_metrics(metrics_path)) if metrics_path else None
-        meta_file = export(checkpoint, out, metrics)
-    except (OSError, EvaluationError, TrainingError, ModelArtifactError) as error:
+        meta_file = export(checkpoint, out, metrics, groups_run)
+    except (OSError, EvaluationError, TrainingError, ModelArtifactError, GroupsBuildError) as error:
         raise click.ClickException(f"cannot export: {error}") from None
     click.echo(f"wrote {meta_file} and {meta_file.with_suffix('.safetensors')}")
+
+
+@main.command("groups")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "--source",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The Detexify Next source (directory or .tar.gz) whose typeset SVGs give the glyphs.",
+)
+@click.option(
+    "--data", "dataset_path", type=click.Path(path_type=Path), default=DEFAULT_DATASET, show_default=True
+)
+@click.option(
+    "--split", "split_path", type=click.Path(path_type=Path), default=DEFAULT_SPLIT, show_default=True
+)
+@click.option(
+    "--overrides",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_OVERRIDES,
+    show_default=True,
+    help="A reviewer's rejected and added links.",
+)
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("runs/groups"), show_default=True)
+@click.option(
+    "--into",
+    type=click.Path(path_type=Path),
+    help="Also add the groups and glyphs to this existing model artifact (its weights stay as they are).",
+)
+@click.option(
+    "--test-model",
+    type=click.Path(path_type=Path),
+    help="Also measure the groups with this artifact on the test split (e.g. the shipped model).",
+)
+@click.option(
+    "--glyph-threshold", type=click.FloatRange(min=0), default=GroupsConfig.glyph_threshold, show_default=True
+)
+@click.option(
+    "--glyph-stretch", type=click.FloatRange(min=0), default=GroupsConfig.glyph_stretch, show_default=True
+)
+@click.option(
+    "--confusion-threshold",
+    type=click.FloatRange(min=0, min_open=True),
+    default=GroupsConfig.confusion_threshold,
+    show_default=True,
+)
+@click.option("--unicode/--no-unicode", default=GroupsConfig.unicode, show_default=True)
+@click.option("--max-size", type=click.IntRange(2, 12), default=GroupsConfig.max_size, show_default=True)
+@click.option("--chromium", type=click.Path(path_type=Path), default=CHROMIUM, show_default=True)
+def groups_command(
+    model: Path,
+    source: Path,
+    dataset_path: Path,
+    split_path: Path,
+    overrides: Path,
+    out: Path,
+    into: Path | None,
+    test_model: Path | None,
+    glyph_threshold: float,
+    glyph_stretch: float,
+    confusion_threshold: float,
+    unicode: bool,
+    max_size: int,
+    chromium: Path,
+) -> None:
+    """Build draw-alike groups and the glyph atlas for MODEL's symbols: OUT/groups.json, glyphs, groups.png.
+
+    MODEL is an artifact fit on the training split only: its confusions on the validation split are one
+    kind of evidence, next to glyphs that trace the same pen path and one Unicode character in several
+    packages.
+    """
+    dataset, split = _load_data(dataset_path, split_path)
+    config = GroupsConfig(glyph_threshold, glyph_stretch, confusion_threshold, unicode, max_size)
+    try:
+        recognizer = Recognizer.load(model)
+        tester = Recognizer.load(test_model) if test_model else None
+        run = make_groups(
+            recognizer,
+            dataset,
+            split,
+            source,
+            load_overrides(overrides, recognizer.symbols),
+            config,
+            out,
+            chromium,
+            tester,
+        )
+        if into is not None:
+            add_to_artifact(out, into)
+    except (ModelArtifactError, GroupsBuildError, GlyphError, SourceError) as error:
+        raise click.ClickException(str(error)) from None
+    sizes = ", ".join(f"{count} of {size}" for size, count in sorted(run.report.sizes.items()))
+    click.echo(
+        f"{len(run.groups.groups)} groups ({sizes}); {len(run.report.dropped)} links dropped over the cap"
+    )
+    for name, metrics in (("validation (in-sample)", run.validation), ("test", run.test)):
+        if metrics is not None:
+            click.echo(
+                f"{name}: hit@1 {metrics.hit1:.3f} showing {metrics.shown1:.2f} symbols, "
+                f"hit@5 {metrics.hit5:.3f} showing {metrics.shown5:.2f} (flat top-1 {metrics.top1:.3f}, "
+                f"top-5 {metrics.top5:.3f})"
+            )
+    click.echo(f"wrote {out}" + (f" and added the groups to {into}" if into else ""))

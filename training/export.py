@@ -20,6 +20,7 @@ from extexify_lsp.recognizer import (
     Recognizer,
     sha256_file,
 )
+from training.groups import GLYPHS_NAME, attach_run
 from training.train import checkpoint_history, checkpoint_parts, load_checkpoint
 
 LICENSE_NOTICE = (
@@ -47,8 +48,16 @@ def git_commit(repo: Path) -> str:
     return commit + ("-dirty" if dirty else "")
 
 
-def export(checkpoint_path: str | Path, out_dir: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+def export(
+    checkpoint_path: str | Path,
+    out_dir: str | Path,
+    metrics: dict[str, Any] | None = None,
+    groups: Path | None = None,
+) -> Path:
     """Write the weights and metadata to `out_dir`, check they load, and return the metadata path.
+
+    With `groups`, a folder made by `extexify-train groups` for the same symbols, the artifact also
+    carries its draw-alike groups and glyph atlas.
 
     The pair is written and loaded in a scratch folder first, so a failed export leaves a model already
     in `out_dir` as it was.
@@ -59,9 +68,11 @@ def export(checkpoint_path: str | Path, out_dir: str | Path, metrics: dict[str, 
     scratch = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
     try:
         _write_artifact(checkpoint, scratch, metrics)
+        if groups is not None:
+            attach_run(groups, scratch)
         Recognizer.load(scratch, device="cpu")  # fail here, not in the server, if the pair does not load
         # Weights first: between the two renames the loader refuses the pair by its sha256.
-        for name in (WEIGHTS_NAME, METADATA_NAME):
+        for name in (WEIGHTS_NAME, *([GLYPHS_NAME] if groups is not None else []), METADATA_NAME):
             os.replace(scratch / name, out_dir / name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
