@@ -212,6 +212,28 @@ function M.insert(item, opts)
   vim.lsp.util.apply_text_edits(edits, bufnr, encoding)
 end
 
+--- The variants of a recognized `item`: the item itself, then each of `item.data.alternatives` (the other
+--- members of its draw-alike group, best first) as an item of its own, inserted with its own edits.
+function M.variants(item)
+  local variants = { item }
+  for _, alternative in ipairs((item.data or {}).alternatives or {}) do
+    variants[#variants + 1] = {
+      label = alternative.label,
+      textEdit = alternative.textEdit,
+      additionalTextEdits = alternative.additionalTextEdits,
+      data = {
+        symbolId = alternative.symbolId,
+        score = alternative.score,
+        package = alternative.package,
+        mode = alternative.mode,
+        unicode = alternative.unicode,
+        alternatives = {},
+      },
+    }
+  end
+  return variants
+end
+
 --- Open the drawing pad for the current window; the chosen symbol goes in at its cursor.
 function M.draw()
   require("extexify.pad").open()

@@ -8,7 +8,9 @@ local M = {}
 local uv = vim.uv or vim.loop
 
 local ns = vim.api.nvim_create_namespace("extexify")
-local HELP = { "1-9 Enter  insert", "j k  select", "u  undo stroke", "c  clear", "q Esc  close" }
+local HELP = { "1-9 Enter  insert", "j k  select", "] [  look-alike", "u  undo stroke", "c  clear", "q Esc  close" }
+-- Before the look-alikes listed under a candidate (the other members of its draw-alike group).
+local ALTERNATIVES_PREFIX = "     or "
 local MOUSE_PRESS = { "<LeftMouse>", "<2-LeftMouse>", "<3-LeftMouse>", "<4-LeftMouse>" }
 
 -- Highlight the whole of line `row` (0-based) with `group`.
@@ -81,15 +83,10 @@ local function pad_right(text, width)
   return text .. string.rep(" ", math.max(0, width - vim.fn.strdisplaywidth(text)))
 end
 
--- The symbol's Unicode character: `data.unicode`, else the one after the command on the documentation's
--- first line (the server's Markdown starts "`\cmd` char").
+-- The symbol's Unicode character, or "".
 local function unicode_char(item)
-  local data = item.data or {}
-  if type(data.unicode) == "string" then
-    return data.unicode
-  end
-  local doc = type(item.documentation) == "table" and item.documentation.value or item.documentation
-  return type(doc) == "string" and doc:match("^`[^`\n]+` ([^\n]+)") or ""
+  local unicode = (item.data or {}).unicode
+  return type(unicode) == "string" and unicode or ""
 end
 
 -- One candidate row: number, command (padded to `width`), Unicode character, package · mode.
@@ -97,6 +94,31 @@ local function format_candidate(index, item, width)
   local data = item.data or {}
   local where = (data.package or "LaTeX") .. " · " .. (data.mode or "?")
   return string.format(" %d  %s %s %s", index, pad_right(item.label, width), pad_right(unicode_char(item), 2), where)
+end
+
+-- The look-alikes of a candidate (`variants` but the shown one) as lines of at most `width` display cells,
+-- and for each a segment {line = i, from, to, variant} (0-based display columns) for clicks.
+local function format_alternatives(variants, shown, width)
+  local lines, segments = {}, {}
+  local line = ALTERNATIVES_PREFIX
+  for i, variant in ipairs(variants) do
+    if i ~= shown then
+      local char = unicode_char(variant)
+      local text = char == "" and variant.label or variant.label .. " " .. char
+      local used = vim.fn.strdisplaywidth(line)
+      if line ~= ALTERNATIVES_PREFIX and used + 2 + vim.fn.strdisplaywidth(text) > width then
+        lines[#lines + 1] = line
+        line, used = string.rep(" ", #ALTERNATIVES_PREFIX), #ALTERNATIVES_PREFIX
+      elseif line ~= ALTERNATIVES_PREFIX then
+        line, used = line .. "  ", used + 2
+      end
+      segments[#segments + 1] =
+        { line = #lines + 1, from = used, to = used + vim.fn.strdisplaywidth(text), variant = i }
+      line = line .. text
+    end
+  end
+  lines[#lines + 1] = line
+  return lines, segments
 end
 
 local function redraw_canvas()
@@ -134,13 +156,32 @@ local function redraw_list()
   end
   local status_rows = #lines
   lines[#lines + 1] = ""
-  pad.first_candidate_row = #lines
+  local shown_items = {}
   local width = 0
-  for _, item in ipairs(pad.items) do
-    width = math.max(width, vim.fn.strdisplaywidth(item.label))
-  end
   for i, item in ipairs(pad.items) do
-    lines[#lines + 1] = format_candidate(i, item, width)
+    shown_items[i] = extexify.variants(item)[pad.shown[i]]
+    width = math.max(width, vim.fn.strdisplaywidth(shown_items[i].label))
+  end
+  -- What a click on each list row (0-based) chooses: a candidate, and a look-alike where one is listed.
+  pad.rows, pad.candidate_rows = {}, {}
+  local alternative_rows = {}
+  for i, item in ipairs(pad.items) do
+    pad.candidate_rows[i] = #lines
+    pad.rows[#lines] = { index = i, segments = {} }
+    lines[#lines + 1] = format_candidate(i, shown_items[i], width)
+    local variants = extexify.variants(item)
+    if #variants > 1 then
+      local alternatives, segments = format_alternatives(variants, pad.shown[i], pad.list_width - 1)
+      local first = #lines
+      for _, line in ipairs(alternatives) do
+        alternative_rows[#alternative_rows + 1] = #lines
+        pad.rows[#lines] = { index = i, segments = {} }
+        lines[#lines + 1] = line
+      end
+      for _, segment in ipairs(segments) do
+        table.insert(pad.rows[first + segment.line - 1].segments, segment)
+      end
+    end
   end
   local help_row = pad.list_height - #HELP
   while #lines < help_row do
@@ -154,9 +195,11 @@ local function redraw_list()
   for row = 0, status_rows - 1 do
     highlight_line(pad.list_buf, row, pad.status.highlight)
   end
+  for _, row in ipairs(alternative_rows) do
+    highlight_line(pad.list_buf, row, "Comment")
+  end
   if pad.items[pad.selected] then
-    local row = pad.first_candidate_row + pad.selected - 1
-    highlight_line(pad.list_buf, row, "PmenuSel")
+    highlight_line(pad.list_buf, pad.candidate_rows[pad.selected], "PmenuSel")
   end
   for row = #lines - #HELP, #lines - 1 do
     highlight_line(pad.list_buf, row, "Comment")
@@ -196,6 +239,10 @@ local function request(this)
       return set_status(err, "ErrorMsg")
     end
     this.items, this.selected = items, 1
+    this.shown = {}
+    for i = 1, #items do
+      this.shown[i] = 1
+    end
     set_status(#items > 0 and "Candidates" or "No candidates", "Title")
   end)
   if this.generation == generation then
@@ -229,9 +276,13 @@ local function schedule_recognition()
   )
 end
 
---- Insert candidate `index` at the cursor of the window the pad was opened from, and close the pad.
-function M.choose(index)
+--- Insert candidate `index` at the cursor of the window the pad was opened from, and close the pad: its
+--- variant `variant` (1: the candidate's label, 2...: its look-alikes; default: the one shown).
+function M.choose(index, variant)
   local item = pad and pad.items[index]
+  if item ~= nil then
+    item = extexify.variants(item)[variant or pad.shown[index]]
+  end
   if item == nil then
     if pad then
       set_status(string.format("There is no candidate %d", index), "WarningMsg")
@@ -266,6 +317,16 @@ local function move_selection(delta)
   end
 end
 
+-- Show the highlighted candidate's next (`delta` 1) or previous (-1) look-alike in its place.
+local function cycle_variant(delta)
+  local item = pad.items[pad.selected]
+  if item then
+    local count = #extexify.variants(item)
+    pad.shown[pad.selected] = (pad.shown[pad.selected] - 1 + delta) % count + 1
+    redraw_list()
+  end
+end
+
 -- The mouse position as a canvas cell (0-based, clamped to the canvas) and getmousepos()'s answer.
 local function mouse_cell()
   local mouse = vim.fn.getmousepos()
@@ -280,8 +341,16 @@ end
 local function on_press()
   local row, col, inside, mouse = mouse_cell()
   if mouse.winid == pad.list_win then
-    local index = mouse.line - pad.first_candidate_row
-    return pad.items[index] and M.choose(index)
+    local row = pad.rows[mouse.line - 1]
+    if row == nil then
+      return
+    end
+    for _, segment in ipairs(row.segments) do
+      if mouse.wincol - 1 >= segment.from and mouse.wincol - 1 < segment.to then
+        return M.choose(row.index, segment.variant)
+      end
+    end
+    return M.choose(row.index)
   end
   if not inside then
     return
@@ -341,6 +410,12 @@ local function keymaps(buf)
       move_selection(-1)
     end)
   end
+  map("]", function()
+    cycle_variant(1)
+  end)
+  map("[", function()
+    cycle_variant(-1)
+  end)
   map("u", edit_drawing(function(c)
     c:undo()
   end))
@@ -387,6 +462,10 @@ function M.open()
     list_win = open_float(list_buf, false, geometry.list),
     canvas_win = open_float(canvas_buf, true, geometry.canvas),
     items = {},
+    -- Per candidate: which of its variants (1: its label) is shown, and what choosing it inserts.
+    shown = {},
+    rows = {},
+    candidate_rows = {},
     selected = 1,
     generation = 0,
     mouse = vim.o.mouse,
