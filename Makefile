@@ -15,9 +15,11 @@ $(PYTHON):
 	python3 -m venv $(VENV) || { rm -f $(PYTHON); exit 1; }
 	$(PYTHON) -m pip install --upgrade pip
 
+# torch alone from TORCH_INDEX (so no other index's CUDA build can win), then its dependencies from the usual index.
 torch: $(PYTHON)
-	@$(PYTHON) -c "import torch" 2>/dev/null || \
-		$(PYTHON) -m pip install $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) $(TORCH)
+	@$(PYTHON) -c "import torch" 2>/dev/null || { \
+		$(PYTHON) -m pip install --no-deps $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(TORCH) && \
+		$(PYTHON) -m pip install $(TORCH); }
 
 install: torch
 	$(PYTHON) -m pip install ".[train]"
