@@ -14,6 +14,7 @@ from pylatexenc.latex2text import LatexNodes2Text
 from extexify_lsp.latex import Preamble, in_math_mode, read_preamble
 from extexify_lsp.positions import position_at
 from extexify_lsp.symbols import Symbol
+from extexify_lsp.text_cache import per_text
 
 if TYPE_CHECKING:
     from pygls.workspace import TextDocument
@@ -115,7 +116,7 @@ class Placement:
 def placement(document: TextDocument, start: int, end: int, *, wrap_for_mode: bool) -> Placement:
     """The placement of a command replacing `document.source[start:end]` (str offsets)."""
     text = document.source
-    preamble = read_preamble(text)
+    preamble = per_text(document, read_preamble)
     return Placement(
         range=types.Range(position_at(document, start), position_at(document, end)),
         in_math=in_math_mode(text, start),

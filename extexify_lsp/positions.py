@@ -9,51 +9,42 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from weakref import WeakKeyDictionary
 
 from lsprotocol import types
 from pygls.workspace import TextDocument
+
+from extexify_lsp.text_cache import per_text
 
 # Characters per chunk: few enough that finding a line inside one takes no time, and the count of a 20 MB
 # document is some thousand entries.
 CHUNK = 4096
 
-# Per document, released with it: the (version, id, length) of the text counted, and the counts.
-_line_counts: WeakKeyDictionary[TextDocument, tuple[tuple[int | None, int, int], array[int]]] = (
-    WeakKeyDictionary()
-)
 
-
-def line_counts(document: TextDocument) -> array[int]:
+def line_counts(text: str) -> array[int]:
     """Entry k: the number of line breaks ("\\n") before str offset k * CHUNK; the last: all of them."""
-    text = document.source
-    key = (document.version, id(text), len(text))
-    cached = _line_counts.get(document)
-    if cached is not None and cached[0] == key:
-        return cached[1]
     counts, total = array("q", [0]), 0
     for start in range(0, len(text), CHUNK):
         total += text.count("\n", start, start + CHUNK)
         counts.append(total)
-    _line_counts[document] = (key, counts)
     return counts
 
 
 def offset_at(document: TextDocument, position: types.Position) -> int:
     """The str offset of `position`; past the end of a line is its end, past the last line the document's."""
-    text, counts = document.source, line_counts(document)
+    text, counts = document.source, per_text(document, line_counts)
     if position.line > counts[-1]:
         return len(text)
     start = _line_start(text, counts, position.line)
     # A character takes at least one code unit: the line's first `character` characters hold the position.
-    stop = start + position.character
+    stop = min(start + position.character, len(text))
     end = text.find("\n", start, stop)
-    return start + _code_points(document, text[start : stop if end < 0 else end], position.character)
+    end = stop if end < 0 else end
+    return end if text.isascii() else start + _code_points(document, text[start:end], position.character)
 
 
 def position_at(document: TextDocument, offset: int) -> types.Position:
     """The LSP position of a str offset into the document."""
-    text, counts = document.source, line_counts(document)
+    text, counts = document.source, per_text(document, line_counts)
     chunk = offset // CHUNK
     line = counts[chunk] + text.count("\n", chunk * CHUNK, offset)
     start = _line_start(text, counts, line)

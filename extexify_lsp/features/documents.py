@@ -30,7 +30,7 @@ def open_document(workspace: Workspace, uri: str) -> TextDocument:
     try:
         source = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise InvalidParamsError(f"textDocument {uri} is not open and cannot be read: {error}") from None
+        raise InvalidParamsError(f"textDocument {uri:.200} is not open and cannot be read: {error}") from None
     return TextDocument(uri, source=source, position_codec=workspace.position_codec)
 
 
