@@ -10,9 +10,12 @@ TORCH := torch==2.13.0
 
 .PHONY: install install-dev dev system-deps postgres torch test check lint vsix dist nvim-doc
 
+# The Python that creates the virtualenv (3.11 or newer).
+PYTHON3 ?= python3
+
 # A failed venv (Debian without python3-venv) leaves no python behind, so the next run tries again.
 $(PYTHON):
-	python3 -m venv $(VENV) || { rm -f $(PYTHON); exit 1; }
+	$(PYTHON3) -m venv $(VENV) || { rm -f $(VENV)/bin/python $(VENV)/bin/python3; exit 1; }
 	$(PYTHON) -m pip install --upgrade pip
 
 # torch alone from TORCH_INDEX (so no other index's CUDA build can win), then its dependencies from the usual index.
