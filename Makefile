@@ -55,7 +55,7 @@ install-dev: system-deps dev nvim-doc
 	bash editors/vscode/scripts/install-code-server.sh
 	cd editors/web && npm ci && npm run build
 
-lint:
+lint: dev
 	ruff check .
 	ruff format --check .
 	mypy
