@@ -79,8 +79,11 @@ async def _serve_stream(
     return 0
 
 
-async def _until_signal(work: Awaitable[T]) -> T | None:
-    """Await `work` unless SIGTERM or SIGINT comes first (then None, and `work` is cancelled)."""
+def _until_signal(work: Awaitable[T]) -> Awaitable[T | None]:
+    """Await `work` unless SIGTERM or SIGINT comes first (then None, and `work` is cancelled).
+
+    The signal handlers are in place when this returns, before the awaitable is awaited.
+    """
     loop = asyncio.get_running_loop()
     signalled: asyncio.Future[signal.Signals] = loop.create_future()
 
@@ -90,7 +93,10 @@ async def _until_signal(work: Awaitable[T]) -> T | None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, received, signum)
-    task = asyncio.ensure_future(work)
+    return _first(asyncio.ensure_future(work), signalled)
+
+
+async def _first(task: asyncio.Future[T], signalled: asyncio.Future[signal.Signals]) -> T | None:
     await asyncio.wait((task, signalled), return_when=asyncio.FIRST_COMPLETED)
     if not signalled.done():
         signalled.cancel()
@@ -101,15 +107,18 @@ async def _until_signal(work: Awaitable[T]) -> T | None:
 
 
 async def _listening(listener: asyncio.Server | WebSocketServer, scheme: str) -> None:
-    """Log where `listener` listens, then serve until a signal."""
-    for sock in listener.sockets:
-        logger.info("listening on %s://%s:%d", scheme, *sock.getsockname()[:2])
+    """Serve until a signal; log where `listener` listens once signals are handled."""
     async with listener:
-        await _until_signal(listener.serve_forever())
+        serving = _until_signal(listener.serve_forever())
+        for sock in listener.sockets:
+            logger.info("listening on %s://%s:%d", scheme, *sock.getsockname()[:2])
+        await serving
 
 
 def _listen_error(scheme: str, host: str, port: int, error: OSError) -> ListenError:
-    return ListenError(f"cannot listen on {scheme}://{host}:{port}: {error.strerror or error}")
+    # asyncio's message repeats the address: the errno's own says what is wrong.
+    reason = os.strerror(error.errno) if error.errno else str(error)
+    return ListenError(f"cannot listen on {scheme}://{host}:{port}: {reason}")
 
 
 def serve_tcp(new_server: ServerFactory, host: str, port: int) -> None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import socket
 from pathlib import Path
 
 import pytest
@@ -17,36 +15,14 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from extexify_lsp.protocol import RECOGNIZE_STROKES
-from tests.extexify_lsp.lsp_client import CONVERTER, SERVER_COMMAND, make_client
-
-LEQ = [[[0, 0], [90, 45], [0, 90]], [[0, 120], [90, 120]]]
-START_TIMEOUT = 60  # seconds; torch's import alone takes a while on a busy machine
-
-
-@asynccontextmanager
-async def listening(*args: str) -> AsyncIterator[tuple[int, Callable[[], bytes]]]:
-    """Run the server with `args`; yield its port (read from its log) and a reader of what it printed
-    on stdout, which must stay empty: logs go to stderr."""
-    process = await asyncio.create_subprocess_exec(
-        *SERVER_COMMAND, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    stdout: list[bytes] = []
-    try:
-        port = None
-        while port is None:
-            line = await asyncio.wait_for(process.stderr.readline(), START_TIMEOUT)
-            assert line, f"the server exited before listening (code {await process.wait()})"
-            if match := re.search(rb"listening on \w+://127\.0\.0\.1:(\d+)", line):
-                port = int(match[1])
-        # Keep reading its log so that the server never blocks on a full stderr pipe.
-        drain = asyncio.create_task(process.stderr.read())
-        yield port, lambda: b"".join(stdout)
-        drain.cancel()
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        stdout.append(await process.stdout.read())
-        await process.wait()
+from tests.extexify_lsp.lsp_client import (
+    CONVERTER,
+    LEQ,
+    SERVER_COMMAND,
+    START_TIMEOUT,
+    listening,
+    make_client,
+)
 
 
 async def initialize_and_recognize(client: LanguageClient) -> None:
@@ -157,3 +133,19 @@ async def test_cuda_without_a_gpu_is_a_clear_error() -> None:
 async def test_bad_arguments_are_clear_errors(args: list[str], message: str) -> None:
     code, err = await run_cli(*args)
     assert code == 2 and message in err
+
+
+@pytest.mark.parametrize("flag", ["--tcp", "--ws"])
+async def test_a_port_in_use_is_a_one_line_error(flag: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, err = await run_cli(flag, str(port))
+    scheme = flag.removeprefix("--")
+    assert code == 1
+    assert (
+        err.splitlines()[-1]
+        == f"extexify-lsp: cannot listen on {scheme}://127.0.0.1:{port}: Address already in use"
+    )
+    assert "Traceback" not in err
