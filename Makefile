@@ -45,11 +45,12 @@ postgres: system-deps
 		"server at $(TEST_POSTGRES): start one (apt-get install postgresql), or set EXTEXIFY_TEST_POSTGRES" \
 		"to the URL of one" >&2; exit 1; }
 
-# Neovim's index for :help extexify; doc/tags is committed, so run this after editing doc/extexify.txt.
+# Neovim's index for :help extexify. doc/tags is committed (plugin managers use the folder as it is): run this after
+# editing doc/extexify.txt and commit the result; tests/editors/test_nvim_help.py fails while they differ.
 nvim-doc:
 	nvim --clean -es -c "helptags editors/nvim/doc" -c q
 
-install-dev: system-deps dev nvim-doc
+install-dev: system-deps dev
 	cd editors/pad && npm ci
 	cd editors/vscode && npm ci && npm run build
 	bash editors/vscode/scripts/install-code-server.sh
