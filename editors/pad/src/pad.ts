@@ -423,8 +423,8 @@ export function createPad(container: HTMLElement, options: PadOptions): Pad {
       moveActive(0);
     } else if (plain && event.key === "End") {
       moveActive(-1);
-    } else if (!event.ctrlKey && !event.metaKey && !event.altKey && event.key === "Tab") {
-      // Tab cycles the variants of the active candidate; without any, it moves the focus as usual.
+    } else if (!onButton && !event.ctrlKey && !event.metaKey && !event.altKey && event.key === "Tab") {
+      // Tab cycles the variants of the active candidate; without any (or on a button) it moves the focus.
       if (!cycleVariant(event.shiftKey ? -1 : 1)) return;
     } else if (plain && !onButton && (event.key === "Enter" || event.key === " ")) {
       choose(focused ? Number(focused.dataset.index) : active);
