@@ -15,6 +15,7 @@ import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Generator
 from typing import Any, Protocol
+from urllib.parse import urlparse
 
 from cattrs import transform_error
 from cattrs.errors import ClassValidationError
@@ -177,7 +178,8 @@ class ExtexifyProtocol(LanguageServerProtocol):
             logger.warning("ignored a response with id %.80r: %s", message["id"], error)
 
     def _answer_error(self, msg_id: MsgId | None, error: JsonRpcException) -> None:
-        logger.warning("answered request %.80r with %s", msg_id, error.message)
+        request = "a message without a usable id" if msg_id is None else f"request {msg_id!r:.80}"
+        logger.warning("answered %s: %s", request, error.message)
         # A dict: lsprotocol's converter would leave out a null id, which JSON-RPC requires.
         answer = {
             "jsonrpc": self.VERSION,
@@ -193,6 +195,18 @@ class ExtexifyProtocol(LanguageServerProtocol):
             # pygls attaches the traceback, with the server's file paths: it is in the log instead.
             error = types.ResponseError(code=error.code, message=error.message)
         super()._send_response(msg_id, result, error)
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, types.InitializeResult]:
+        """pygls' `initialize`, once the URIs it parses are known to parse: a bad one is InvalidParams."""
+        uris = [] if params.root_uri is None else [params.root_uri]
+        uris += [folder.uri for folder in params.workspace_folders or ()]
+        for uri in uris:
+            try:
+                urlparse(uri)
+            except ValueError as error:  # "Invalid IPv6 URL"
+                raise JsonRpcInvalidParams.of(f"{uri!r:.80} is not a URI: {error}") from None
+        return (yield from super().lsp_initialize(params))
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:

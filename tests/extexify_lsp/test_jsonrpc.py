@@ -159,6 +159,22 @@ async def test_bad_notifications_are_never_answered(connection: RawConnection) -
     await assert_recognizes(connection, "after-notifications")  # the first answer sent
 
 
+async def test_initialize_with_a_malformed_root_uri_is_invalid_params(port: int) -> None:
+    connection = await RawConnection.tcp(port)
+    for msg_id, params in enumerate(
+        [
+            {"processId": None, "rootUri": "file://[::1/x", "capabilities": {}},
+            {"processId": None, "capabilities": {}, "workspaceFolders": [{"uri": "http://[x", "name": "x"}]},
+        ]
+    ):
+        answer = await connection.request(msg_id, "initialize", params)
+        assert answer["error"]["code"] == INVALID_PARAMS
+        assert "is not a URI: Invalid IPv6 URL" in answer["error"]["message"]
+    await connection.initialize()
+    await assert_recognizes(connection, "then")
+    await connection.close()
+
+
 async def test_a_request_after_shutdown_is_an_invalid_request_and_exit_closes_only_that_connection(
     port: int,
 ) -> None:
