@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
+import pytest_asyncio
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import LanguageClient
 
-from tests.extexify_lsp.lsp_client import cursor, open_document
+from tests.extexify_lsp.lsp_client import RawConnection, cursor, listening, open_document
 
 pytestmark = [
     pytest.mark.asyncio(loop_scope="module"),
@@ -51,3 +55,39 @@ async def test_plain_text_hover_for_clients_without_markdown(plaintext_client: L
     result = await hover(plaintext_client, "Let $a \\leq|slant b$.")
     assert result.contents.kind == types.MarkupKind.PlainText
     assert "`" not in result.contents.value and "amssymb" in result.contents.value
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def raw() -> AsyncIterator[RawConnection]:
+    """A connection for params that pytest-lsp's typed client cannot send: positions beyond LSP's integers."""
+    async with listening("--tcp", "0") as (port, _):
+        connection = await RawConnection.tcp(port)
+        await connection.initialize()
+        yield connection
+        await connection.close()
+
+
+@pytest.mark.parametrize("method", [types.TEXT_DOCUMENT_HOVER, types.TEXT_DOCUMENT_COMPLETION])
+@pytest.mark.parametrize(
+    "position",
+    [{"line": 2**31, "character": 0}, {"line": 0, "character": 2**31}, {"line": 10**30, "character": 0}],
+)
+async def test_positions_beyond_lsp_integers_are_invalid_params(
+    raw: RawConnection, method: str, position: dict[str, int]
+) -> None:
+    uri = "file:///extexify-test/huge-position.tex"
+    await raw.send_message(
+        {
+            "jsonrpc": "2.0",
+            "method": types.TEXT_DOCUMENT_DID_OPEN,
+            "params": {
+                "textDocument": {"uri": uri, "languageId": "latex", "version": 1, "text": "$\\alpha$"}
+            },
+        }
+    )
+    answer = await raw.request(1, method, {"textDocument": {"uri": uri}, "position": position})
+    assert answer["error"]["code"] == JsonRpcInvalidParams.CODE and "position" in answer["error"]["message"]
+    # The largest position there is lies past the end of the document: no command there, no answer.
+    largest = {"line": 2**31 - 1, "character": 2**31 - 1}
+    answer = await raw.request(2, method, {"textDocument": {"uri": uri}, "position": largest})
+    assert answer["result"] is None
