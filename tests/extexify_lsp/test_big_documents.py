@@ -12,11 +12,10 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.extexify_lsp.lsp_client import SERVER_COMMAND, at, make_client, open_document, recognize
+from tests.extexify_lsp.lsp_client import LEQ, SERVER_COMMAND, at, make_client, open_document, recognize
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-LEQ = [[[0, 0], [90, 45], [0, 90]], [[0, 120], [90, 120]]]
 MIB = 2**20
 # Within this of where it was, the server's resident memory after documents are closed (issue 9).
 RSS_TOLERANCE_MIB = 50

@@ -12,11 +12,10 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from extexify_lsp.protocol import RECOGNIZE_STROKES
-from tests.extexify_lsp.lsp_client import SERVER_COMMAND, at, cursor, make_client, recognize
+from tests.extexify_lsp.lsp_client import LEQ, SERVER_COMMAND, at, cursor, make_client, recognize
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-LEQ = [[[0, 0], [90, 45], [0, 90]], [[0, 120], [90, 120]]]
 SOURCE = (
     "\\documentclass{article}\n\\usepackage{amssymb}\n\\begin{document}\n$a \\leq|slant b$\n\\end{document}\n"
 )
