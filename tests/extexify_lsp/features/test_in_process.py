@@ -24,8 +24,7 @@ from extexify_lsp.protocol import InvalidParamsError
 from extexify_lsp.ranking import Ranker
 from extexify_lsp.recognizer import Recognizer
 from extexify_lsp.symbols import SymbolTable
-
-LEQ = [[[0, 0], [90, 45], [0, 90]], [[0, 120], [90, 120]]]
+from tests.extexify_lsp.lsp_client import LEQ
 
 
 @dataclass
