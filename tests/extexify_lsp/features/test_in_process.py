@@ -12,14 +12,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lsprotocol import types
-from pygls.workspace import Workspace
+from pygls.workspace import TextDocument, Workspace
 
 from extexify_lsp.features.completion import complete_command, resolve_item
 from extexify_lsp.features.context import Server
+from extexify_lsp.features.documents import open_document
 from extexify_lsp.features.hover import hover_symbol
 from extexify_lsp.features.recognize import recognize_strokes
 from extexify_lsp.glyphs import GlyphAtlas
+from extexify_lsp.items import placement
+from extexify_lsp.positions import offset_at
 from extexify_lsp.protocol import InvalidParamsError
 from extexify_lsp.ranking import Ranker
 from extexify_lsp.recognizer import Recognizer
@@ -142,3 +147,39 @@ def test_documents_not_opened_are_refused_without_a_workspace_folder(server: Ser
         hover_symbol(server, params)
     server.workspace.add_folder(types.WorkspaceFolder(tmp_path.as_uri(), "tmp"))
     assert hover_symbol(server, params) is not None
+
+
+# With "/" as the workspace, every absolute path is inside it: each one goes all the way to the file system.
+uris = st.one_of(
+    st.text(max_size=60),
+    st.builds("file://{}".format, st.text(max_size=60)),
+    st.builds("file:///{}.tex".format, st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)),
+    st.sampled_from(
+        [
+            "file://[::1/x.tex",
+            "file:rel.tex",
+            "file:///%00.tex",
+            "file:///" + "a" * 5000 + ".tex",
+            "file:///dev",
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(uri=uris)
+def test_any_uri_is_read_or_refused_with_invalid_params(uri: str) -> None:
+    try:
+        open_document(Workspace("file:///"), uri)
+    except InvalidParamsError as error:
+        assert str(error)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=200), line=st.integers(0, 2**31 - 1), character=st.integers(0, 2**31 - 1))
+def test_any_position_in_any_text_places_without_error(text: str, line: int, character: int) -> None:
+    document = TextDocument("file:///t.tex", text, version=1)
+    offset = offset_at(document, types.Position(line, character))
+    assert 0 <= offset <= len(text)
+    where = placement(document, offset, offset, wrap_for_mode=True)
+    assert offset_at(document, where.range.start) == offset
