@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", help="model artifact directory or file (default: the shipped model)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument(
+        "--store",
+        metavar="PATH|DSN|none",
+        help="where the user's taught symbols and choices are kept: a SQLite file, a postgresql:// DSN "
+        "(shared by a team), or 'none' (default: $XDG_DATA_HOME/extexify/samples.sqlite3)",
+    )
     parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="INFO")
     return parser
 
@@ -60,8 +66,9 @@ def main(argv: list[str] | None = None) -> None:
     from pygls.exceptions import JsonRpcInvalidParams
 
     from extexify_lsp.model import DeviceUnavailableError
+    from extexify_lsp.personal import Stores
     from extexify_lsp.recognizer import ModelArtifactError, Recognizer
-    from extexify_lsp.server import create_server, inference_executor
+    from extexify_lsp.server import JsonRpcRequestFailed, create_server, inference_executor
     from extexify_lsp.transport import LOCAL_ORIGINS, ListenError, serve_stdio, serve_tcp, serve_ws
 
     # stdout carries the protocol: anything a library prints goes to stderr instead.
@@ -72,9 +79,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     # pygls logs every message it sends at INFO: only worth it when debugging.
     logging.getLogger("pygls").setLevel(logging.DEBUG if args.log_level == "DEBUG" else logging.WARNING)
-    # pygls logs a traceback for every error answer; invalid params are the client's mistake, and it is told.
+    # pygls logs a traceback for every error answer; invalid params are the client's mistake, and it is told
+    # (so it is of a failed request, whose reason is logged once).
     logging.getLogger("pygls.protocol.json_rpc").addFilter(
-        lambda record: not (record.exc_info and isinstance(record.exc_info[1], JsonRpcInvalidParams))
+        lambda record: (
+            not (
+                record.exc_info
+                and isinstance(record.exc_info[1], (JsonRpcInvalidParams, JsonRpcRequestFailed))
+            )
+        )
     )
     started = time.perf_counter()
     try:
@@ -90,7 +103,9 @@ def main(argv: list[str] | None = None) -> None:
         recognizer.device,
         time.perf_counter() - started,
     )
-    new_server = partial(create_server, recognizer, inference)
+    stores = Stores(args.store)
+    stores.get()  # the command line's store, opened once for every connection
+    new_server = partial(create_server, recognizer, inference, stores)
     try:
         if args.tcp:
             serve_tcp(new_server, *args.tcp)
@@ -103,3 +118,5 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"{SERVER_NAME}: {error}")
     except KeyboardInterrupt:  # before the server's signal handlers are in place
         logger.info("interrupted")
+    finally:
+        stores.close()

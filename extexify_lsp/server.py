@@ -15,18 +15,33 @@ import torch
 from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pygls.capabilities import get_capability
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from extexify_lsp.features.completion import complete_command, resolve_item
 from extexify_lsp.features.glyphs import glyphs, shows_glyph_images
 from extexify_lsp.features.hover import hover_symbol
 from extexify_lsp.features.recognize import recognize_strokes
+from extexify_lsp.features.teach import forget, record_choice, taught, teach
 from extexify_lsp.glyphs import GlyphAtlas
 from extexify_lsp.jsonrpc import ExtexifyProtocol
-from extexify_lsp.protocol import GLYPHS, RECOGNIZE_STROKES, SERVER_NAME, SERVER_VERSION, InvalidParamsError
+from extexify_lsp.personal import Personal, RecentDrawings, Stores
+from extexify_lsp.protocol import (
+    FORGET,
+    GLYPHS,
+    RECOGNIZE_STROKES,
+    RECORD_CHOICE,
+    SERVER_NAME,
+    SERVER_VERSION,
+    STORE_OPTION,
+    TAUGHT,
+    TEACH,
+    InvalidParamsError,
+    RequestFailedError,
+)
 from extexify_lsp.ranking import Ranker
 from extexify_lsp.recognizer import Recognizer
+from extexify_lsp.store import OFF
 from extexify_lsp.symbols import SymbolTable
 
 logger = logging.getLogger("extexify_lsp")
@@ -48,7 +63,7 @@ class ExtexifyLanguageServer(LanguageServer):
 
     protocol: ExtexifyProtocol
 
-    def __init__(self, recognizer: Recognizer, inference: Executor) -> None:
+    def __init__(self, recognizer: Recognizer, inference: Executor, stores: Stores | None = None) -> None:
         super().__init__(
             SERVER_NAME,
             SERVER_VERSION,
@@ -63,6 +78,10 @@ class ExtexifyLanguageServer(LanguageServer):
         self.ranker = Ranker(recognizer.symbols, recognizer.groups)
         self.glyph_images = False  # set at `initialize` from what the client is
         self.log_handler = ClientLogHandler(self)
+        # Shared by the process's connections; a client's initializationOptions may name another store.
+        self.stores = Stores(OFF) if stores is None else stores
+        self.personal: Personal = self.stores.get()
+        self.drawings = RecentDrawings()  # this connection's, for recording choices
 
     @property
     def symbols(self) -> SymbolTable:
@@ -71,6 +90,11 @@ class ExtexifyLanguageServer(LanguageServer):
     @property
     def glyphs(self) -> GlyphAtlas | None:
         return self.recognizer.glyphs
+
+    @property
+    def model_version(self) -> str:
+        weights = self.recognizer.metadata.get("weights")
+        return str(weights.get("sha256", "")) if isinstance(weights, dict) else ""
 
     async def probabilities(self, drawing: list[np.ndarray]) -> np.ndarray:
         """Run the model off the event loop; one inference thread answers requests in arrival order."""
@@ -119,10 +143,19 @@ class ClientLogHandler(logging.Handler):
         self.loop.call_soon_threadsafe(self.server.window_log_message, params)
 
 
-def answers_invalid_params(handler: _Handler) -> _Handler:
-    """Answer the project's InvalidParamsError as JSON-RPC InvalidParams with its message, and log it."""
+class JsonRpcRequestFailed(JsonRpcException):
+    """LSP's RequestFailed: a valid request the server cannot carry out now; the message says why."""
 
-    def invalid(error: InvalidParamsError) -> JsonRpcInvalidParams:
+    CODE = types.LSPErrorCodes.RequestFailed
+
+
+def answers_invalid_params(handler: _Handler) -> _Handler:
+    """Answer the project's InvalidParamsError as JSON-RPC InvalidParams with its message, and log it;
+    RequestFailedError likewise as LSP's RequestFailed."""
+
+    def invalid(error: InvalidParamsError | RequestFailedError) -> JsonRpcException:
+        if isinstance(error, RequestFailedError):
+            return JsonRpcRequestFailed(str(error))
         logger.debug("%s: invalid params: %s", handler.__name__, error)
         return JsonRpcInvalidParams(str(error))
 
@@ -133,7 +166,7 @@ def answers_invalid_params(handler: _Handler) -> _Handler:
         async def answer_async(*args: Any, **kwargs: Any) -> Any:
             try:
                 return await handler(*args, **kwargs)
-            except InvalidParamsError as error:
+            except (InvalidParamsError, RequestFailedError) as error:
                 raise invalid(error) from None
 
         return cast(_Handler, answer_async)
@@ -142,7 +175,7 @@ def answers_invalid_params(handler: _Handler) -> _Handler:
     def answer(*args: Any, **kwargs: Any) -> Any:
         try:
             return handler(*args, **kwargs)
-        except InvalidParamsError as error:
+        except (InvalidParamsError, RequestFailedError) as error:
             raise invalid(error) from None
 
     return cast(_Handler, answer)
@@ -161,13 +194,27 @@ def inference_executor(recognizer: Recognizer) -> ThreadPoolExecutor:
     return executor
 
 
-def create_server(recognizer: Recognizer, inference: Executor) -> ExtexifyLanguageServer:
-    """A server with extexify's features registered; `inference` must be a single-worker executor."""
-    server = ExtexifyLanguageServer(recognizer, inference)
+def create_server(
+    recognizer: Recognizer, inference: Executor, stores: Stores | None = None
+) -> ExtexifyLanguageServer:
+    """A server with extexify's features registered; `inference` must be a single-worker executor.
+
+    `stores`: the process's sample stores (default: none, personalization off).
+    """
+    server = ExtexifyLanguageServer(recognizer, inference, stores)
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: ExtexifyLanguageServer, params: types.InitializeParams) -> None:
         ls.glyph_images = shows_glyph_images(params)
+        options = params.initialization_options
+        spec = options.get(STORE_OPTION) if isinstance(options, dict) else None
+        if isinstance(spec, str):
+            # Opened here, before any request: a PostgreSQL store may keep the loop waiting to connect.
+            ls.personal = ls.stores.get(spec)
+        elif spec is not None:
+            logger.warning(
+                "ignored initializationOptions.%s: it must be a string, got %.80r", STORE_OPTION, spec
+            )
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: ExtexifyLanguageServer, params: types.InitializedParams) -> None:
@@ -180,6 +227,11 @@ def create_server(recognizer: Recognizer, inference: Executor) -> ExtexifyLangua
             len(ls.symbols),
             ls.recognizer.device,
         )
+        if ls.personal.warning is not None:
+            logger.warning("%s", ls.personal.warning)
+            ls.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Warning, message=ls.personal.warning)
+            )
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: ExtexifyLanguageServer, params: None) -> None:
@@ -194,6 +246,26 @@ def create_server(recognizer: Recognizer, inference: Executor) -> ExtexifyLangua
     @answers_invalid_params
     async def on_glyphs(ls: ExtexifyLanguageServer, params: object) -> dict[str, dict[str, str | None]]:
         return await glyphs(ls, params)
+
+    @server.feature(TEACH)
+    @answers_invalid_params
+    async def on_teach(ls: ExtexifyLanguageServer, params: object) -> dict[str, object]:
+        return await teach(ls, params)
+
+    @server.feature(FORGET)
+    @answers_invalid_params
+    async def on_forget(ls: ExtexifyLanguageServer, params: object) -> dict[str, int]:
+        return await forget(ls, params)
+
+    @server.feature(TAUGHT)
+    @answers_invalid_params
+    async def on_taught(ls: ExtexifyLanguageServer, params: object) -> dict[str, list[dict[str, object]]]:
+        return await taught(ls, params)
+
+    @server.command(RECORD_CHOICE)
+    @answers_invalid_params
+    async def on_record_choice(ls: ExtexifyLanguageServer, *arguments: object) -> dict[str, object] | None:
+        return await record_choice(ls, arguments)
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
