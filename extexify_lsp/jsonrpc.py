@@ -4,6 +4,11 @@ pygls decodes a body with a JSON object hook that takes every nested object with
 message, and drops what it cannot decode or structure without answering. Here a body is decoded with
 plain `json`, its envelope checked against JSON-RPC 2.0, and only a well-formed message reaches pygls'
 dispatch. Framing (`Content-Length` headers) is read here too, for stdio and TCP alike.
+
+A body that does not decode (not JSON, nested too deeply, a number of more than 4,300 digits) is a Parse
+error, answered with its id when that can be read from its top level (else null); a message that is no
+request is an Invalid Request; params that do not fit their method are Invalid Params. A bad
+notification is logged, never answered.
 """
 
 from __future__ import annotations
