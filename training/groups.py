@@ -6,8 +6,11 @@ Two symbols are linked when there is evidence that people draw them the same way
 - "confusion": a model that never trained on some drawings confuses the two in both directions on them,
   measured as mean probability mass: mass_ab is the mean over drawings of a of P(b);
 - "override": a reviewer added the link in the override file (which can also reject links).
-Groups are the connected components of the links, built strongest link first so that no group grows
-beyond `max_size` (a link that would is dropped and reported). Every link keeps its evidence.
+Groups grow strongest link first. A link joins two groups only when every member of one is linked to
+every member of the other (complete linkage: a chain a ~ b ~ c does not put a and c together without
+evidence between them; a reviewer's added link joins regardless), and only while the joined group holds
+at most `max_size` symbols (links that would grow it further are dropped and reported). Every link in a
+group keeps its evidence.
 """
 
 from __future__ import annotations
@@ -65,11 +68,13 @@ class GroupsBuildError(ValueError):
 class GroupsConfig:
     """Thresholds for each kind of evidence and the cap on group size."""
 
+    # Chosen on the validation split (models/README.md): the largest groups that keep the first five
+    # answers under 9 symbols on average.
     glyph_threshold: float = 0.03  # symmetric Hausdorff distance of pen paths (unit square)
-    glyph_stretch: float = 0.2  # aspect stretches up to exp(+-this) are tried
-    confusion_threshold: float = 0.1  # both mean masses at least this
+    glyph_stretch: float = 0.0  # aspect stretches up to exp(+-this) are tried
+    confusion_threshold: float = 0.11  # both mean masses at least this
     unicode: bool = True
-    max_size: int = MAX_GROUP_SIZE
+    max_size: int = 4  # at most MAX_GROUP_SIZE
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class BuildReport:
     links_by_kind: dict[str, int]  # evidence kind -> links that have it (before the cap)
     rejected: list[Pair]  # links that had evidence but an override rejected
     dropped: list[Link]  # links left out because they would have made a group larger than max_size
+    unjoined: int  # links left out because not every member of one group is linked to every one of the other
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +101,7 @@ class BuildReport:
             "links_by_kind": self.links_by_kind,
             "rejected_by_override": [list(pair) for pair in self.rejected],
             "dropped_over_cap": [link.to_dict() for link in self.dropped],
+            "left_out_not_linked_to_every_member": self.unjoined,
         }
 
 
@@ -213,7 +220,7 @@ def build_groups(
     overrides: Overrides,
     config: GroupsConfig,
 ) -> tuple[SymbolGroups, BuildReport]:
-    """Groups from links (strongest first, none growing a group beyond config.max_size)."""
+    """Groups from links: strongest first, complete linkage, none beyond config.max_size (see above)."""
     links: dict[Pair, list[Evidence]] = {}
     for found in evidence:
         for pair, item in found.items():
@@ -233,30 +240,26 @@ def build_groups(
             symbols.index(pair[1]),
         ),
     )
-    parent = {symbol.id: symbol.id for symbol in symbols}
-    size = dict.fromkeys(parent, 1)
-
-    def root(s: str) -> str:
-        while parent[s] != s:
-            parent[s] = parent[parent[s]]
-            s = parent[s]
-        return s
-
-    dropped = []
+    group: dict[str, tuple[str, ...]] = {symbol.id: (symbol.id,) for symbol in symbols}  # so far
+    dropped: list[Link] = []
+    unjoined = 0
     for a, b in order:
-        ra, rb = root(a), root(b)
-        if ra == rb:
+        first, second = group[a], group[b]
+        if first == second:
             continue
-        if size[ra] + size[rb] > config.max_size:
+        forced = any(item["kind"] == "override" for item in links[a, b])
+        if not forced and not all(_pair(x, y, symbols) in links for x in first for y in second):
+            unjoined += 1  # some members of the two groups have no evidence of looking alike
+            continue
+        if len(first) + len(second) > config.max_size:
             dropped.append(Link(a, b, tuple(links[a, b])))
             continue
-        parent[rb] = ra
-        size[ra] += size[rb]
+        joined = first + second
+        for member in joined:
+            group[member] = joined
 
-    members: dict[str, list[str]] = {}
-    for symbol in symbols:  # label order: each group's members in label order, groups by first member
-        members.setdefault(root(symbol.id), []).append(symbol.id)
-    groups = [tuple(m) for m in members.values() if len(m) > 1]
+    members = {group[symbol.id]: None for symbol in symbols}  # groups in order of their first member
+    groups = [tuple(sorted(m, key=symbols.index)) for m in members if len(m) > 1]
     group_of = {s: n for n, group in enumerate(groups) for s in group}
     group_links: list[list[Link]] = [[] for _ in groups]
     for a, b in sorted(links, key=lambda pair: (symbols.index(pair[0]), symbols.index(pair[1]))):
@@ -268,6 +271,7 @@ def build_groups(
         links_by_kind=dict(sorted(by_kind.items())),
         rejected=rejected,
         dropped=dropped,
+        unjoined=unjoined,
     )
     return result, report
 

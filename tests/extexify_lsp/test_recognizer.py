@@ -35,9 +35,8 @@ def recognizer() -> Recognizer:
 
 @pytest.fixture
 def artifact_copy(tmp_path: Path) -> Path:
-    """A writable copy of the shipped artifact to damage."""
-    for name in (METADATA_NAME, WEIGHTS_NAME):
-        shutil.copy(default_model_path() / name, tmp_path / name)
+    """A writable copy of the shipped artifact (weights, metadata, glyph atlas) to damage."""
+    shutil.copytree(default_model_path(), tmp_path, dirs_exist_ok=True)
     return tmp_path
 
 

@@ -53,13 +53,26 @@ def test_links_become_groups_that_keep_their_evidence() -> None:
 
 
 def test_the_cap_drops_the_weakest_links_and_says_which() -> None:
-    # A chain s0 - s1 - ... - s5, links weaker along it; then s6 - s7 strongly.
-    chain = {(S[k], S[k + 1]): glyph(0.001 * (k + 1)) for k in range(5)}
-    chain[S[6], S[7]] = glyph(0.0)
-    groups, report = build_groups(SYMBOLS, [chain], Overrides(), GroupsConfig(max_size=4))
-    assert groups.groups == ((S[0], S[1], S[2], S[3]), (S[4], S[5]), (S[6], S[7]))
-    assert [(link.a, link.b) for link in report.dropped] == [(S[3], S[4])]
-    assert report.sizes == {4: 1, 2: 2}
+    # s0..s5 all linked to each other, the link between sa and sb the weaker the larger a + b.
+    clique = {(S[a], S[b]): glyph(0.001 * (a + b)) for a in range(6) for b in range(a + 1, 6)}
+    groups, report = build_groups(SYMBOLS, [clique], Overrides(), GroupsConfig(max_size=4))
+    assert groups.groups == ((S[0], S[1], S[2], S[3]), (S[4], S[5]))
+    assert [(link.a, link.b) for link in report.dropped][:2] == [(S[0], S[4]), (S[0], S[5])]
+    assert len(report.dropped) == 8  # every link between the two groups
+    assert report.sizes == {4: 1, 2: 1}
+    assert len(groups.links[0]) == 6  # all links inside a group are kept, with their evidence
+
+
+def test_a_chain_joins_only_symbols_linked_to_every_member() -> None:
+    chain = {(S[0], S[1]): glyph(0.001), (S[1], S[2]): glyph(0.002)}
+    groups, report = build_groups(SYMBOLS, [chain], Overrides(), GroupsConfig())
+    assert groups.groups == ((S[0], S[1]),)
+    assert report.unjoined == 1
+    # A reviewer's added link joins regardless: s2 joins through it and its own link to s1.
+    overrides = Overrides(add={(S[0], S[2]): "drawn alike"})
+    groups, report = build_groups(SYMBOLS, [chain], overrides, GroupsConfig())
+    assert groups.groups == ((S[0], S[1], S[2]),)
+    assert report.unjoined == 0
 
 
 def test_building_is_deterministic_whatever_the_order_of_the_evidence() -> None:
