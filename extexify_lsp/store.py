@@ -93,16 +93,20 @@ def is_postgres(spec: str) -> bool:
     return spec.startswith(("postgresql://", "postgres://"))
 
 
-def open_store(spec: str | None, *, timeout: float = TIMEOUT_S) -> SampleStore | None:
+def open_store(spec: str | None, *, timeout: float = TIMEOUT_S, writable: bool = True) -> SampleStore | None:
     """The store `spec` names: None (personalization off) for "none"; the default SQLite file for None;
-    PostgreSQL for a `postgresql://` DSN; else a SQLite file path (created on first use)."""
+    PostgreSQL for a `postgresql://` DSN; else a SQLite file path.
+
+    A writable store is created on first use, and one that cannot be written is a StoreError. Not
+    `writable`: for tools that only read, an existing store, which may be read-only."""
     if spec is not None and spec.strip().lower() == OFF:
         return None
     if spec is not None and is_postgres(spec):
-        return PostgresStore(spec, timeout)
+        return PostgresStore(spec, timeout, writable)
     if spec is not None and not spec.strip():
         raise StoreError("the store is an empty string: give a file path, a postgresql:// DSN or 'none'")
-    return SqliteStore(default_store_path() if spec is None else Path(spec).expanduser(), timeout)
+    path = default_store_path() if spec is None else Path(spec).expanduser()
+    return SqliteStore(path, timeout, writable)
 
 
 def describe_store(spec: str | None) -> str:
@@ -120,7 +124,8 @@ class SampleStore:
     location: str  # for messages; never holds a password
     _serial: str  # the samples.id column: an autoincrementing primary key
 
-    def __init__(self) -> None:
+    def __init__(self, writable: bool) -> None:
+        self.writable = writable
         # One connection, used from whichever thread calls (the server's store thread, a CLI).
         self._lock = threading.Lock()
 
@@ -222,21 +227,23 @@ class SqliteStore(SampleStore):
 
     _serial = "INTEGER PRIMARY KEY AUTOINCREMENT"  # ids are never reused, even after a forget
 
-    def __init__(self, path: Path, timeout: float = TIMEOUT_S) -> None:
-        super().__init__()
+    def __init__(self, path: Path, timeout: float = TIMEOUT_S, writable: bool = True) -> None:
+        super().__init__(writable)
         self.path = path
         self.location = str(path)
         if path.is_dir():
             raise StoreError(f"the store {path} is a directory; give a file path (or --store none)")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # Drawings are personal: only the user may read the file.
-            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-        except PermissionError:
-            if not path.is_file():
-                raise StoreError(f"cannot create the store {path}: permission denied") from None
-        except OSError as error:
-            raise StoreError(f"cannot create the store {path}: {error.strerror or error}") from None
+        if not writable and not path.is_file():
+            raise StoreError(f"there is no store at {path}")
+        if writable and not path.exists():
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                # Drawings are personal: only the user may read the file.
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
+            except FileExistsError:
+                pass  # another server created it meanwhile
+            except OSError as error:
+                raise StoreError(f"cannot create the store {path}: {error.strerror or error}") from None
         try:
             self._conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as error:
@@ -248,10 +255,12 @@ class SqliteStore(SampleStore):
             raise
 
     def _set_up(self) -> None:
-        with self._transaction(write=True) as cursor:
+        with self._transaction(write=self.writable) as cursor:
             version = int(cursor.execute("PRAGMA user_version").fetchone()[0])
             _check_version(version, self.location)
             if version == 0:
+                if not self.writable:
+                    raise StoreError(f"{self.path} holds no extexify store")
                 tables = {
                     row[0] for row in cursor.execute("SELECT name FROM sqlite_master WHERE type='table'")
                 }
@@ -265,6 +274,8 @@ class SqliteStore(SampleStore):
                 for statement in _SCHEMA:
                     cursor.execute(statement.format(serial=self._serial))
                 cursor.execute("INSERT OR IGNORE INTO extexify_meta (key, value) VALUES ('revision', 0)")
+            if not self.writable:
+                return
             # Also the write probe: a read-only file or directory fails here, not at the first teach.
             cursor.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         # Outside a transaction; WAL lets servers read while another writes (and persists in the file).
@@ -313,8 +324,8 @@ class PostgresStore(SampleStore):
 
     _serial = "BIGSERIAL PRIMARY KEY"
 
-    def __init__(self, dsn: str, timeout: float = TIMEOUT_S) -> None:
-        super().__init__()
+    def __init__(self, dsn: str, timeout: float = TIMEOUT_S, writable: bool = True) -> None:
+        super().__init__(writable)
         try:
             import psycopg2
         except ImportError:
@@ -344,7 +355,14 @@ class PostgresStore(SampleStore):
             ) from None
 
     def _set_up(self) -> None:
-        with self._transaction(write=True) as cursor:
+        with self._transaction(write=self.writable) as cursor:
+            cursor.execute("SELECT to_regclass('extexify_meta') IS NOT NULL")
+            if not cursor.fetchone()[0] and not self.writable:
+                raise StoreError(f"the database {self.location} holds no extexify store")
+            if not self.writable:
+                cursor.execute("SELECT value FROM extexify_meta WHERE key = 'schema_version'")
+                _check_version(int(cursor.fetchone()[0]), self.location)
+                return
             # Servers starting together on a new database would otherwise race creating the tables.
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_SCHEMA_LOCK,))
             cursor.execute(_META)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from extexify_lsp.store import (
@@ -275,8 +276,6 @@ def test_postgres_with_a_newer_schema_is_a_clear_error() -> None:
     with throwaway_database() as url:
         with opened(url):
             pass
-        import psycopg2
-
         with psycopg2.connect(url) as connection, connection.cursor() as cursor:
             cursor.execute("UPDATE extexify_meta SET value = 99 WHERE key = 'schema_version'")
         connection.close()
@@ -295,3 +294,32 @@ def test_messages_never_show_a_password() -> None:
     assert describe_store("postgresql://me:s3cret@db.example/team") == "postgresql://me:***@db.example/team"
     assert "s3cret" not in describe_store("postgresql://db.example/team?password=s3cret")
     assert describe_store("/tmp/x.sqlite3") == "/tmp/x.sqlite3"
+
+
+def test_a_store_opened_for_reading_may_be_read_only_and_is_never_created(tmp_path: Path) -> None:
+    path = tmp_path / "samples.sqlite3"
+    with pytest.raises(StoreError, match="no store at"):
+        open_store(str(path), writable=False)
+    assert not path.exists()
+    _store_with_a_sample(path)
+    with read_only(path):
+        store = open_store(str(path), writable=False)
+        assert store is not None
+        assert store.counts() == {R.id: 1}
+        store.close()
+
+
+def test_a_postgres_database_without_a_store_is_not_changed_by_reading_it() -> None:
+    with throwaway_database() as url:
+        with pytest.raises(StoreError, match="holds no extexify store"):
+            open_store(url, writable=False)
+        with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'extexify%'")
+            assert cursor.fetchone()[0] == 0
+        connection.close()
+        with opened(url) as store:
+            store.add_sample(STROKES, "latex:latex2e:alpha", "picked", "sha")
+        reader = open_store(url, writable=False)
+        assert reader is not None
+        assert reader.counts() == {"latex:latex2e:alpha": 1}
+        reader.close()
