@@ -13,6 +13,7 @@ import torch
 from extexify_lsp.model import DeviceUnavailableError, ModelConfig
 from extexify_lsp.raster import RasterConfig
 from extexify_lsp.recognizer import ModelArtifactError, Recognizer, default_model_path
+from extexify_lsp.store import StoreError
 from training.dataset import Dataset, DatasetError
 from training.evaluate import (
     EvalConfig,
@@ -44,6 +45,7 @@ from training.sources import (
 )
 from training.split import Split, SplitError, make_split
 from training.sqldump import SqlImportError, import_database, import_dump
+from training.store import empty_dataset, export_store, import_store, reading, store_stats
 from training.train import Device, FitOn, TrainConfig, TrainingError, train
 
 DEFAULT_DATASET = Path("data/detexify.npz")
@@ -66,14 +68,21 @@ def _symbols_source(given: Path | None) -> Path:
     if shared_source().is_file():
         return shared_source()
     raise click.UsageError(
-        "a database import needs the symbol table and legacy-id mapping of a Detexify Next source: "
-        f"pass --symbols SOURCE (a source directory or .tar.gz); there is none at {shared_source()}"
+        "a database or store import needs the symbol table (and legacy-id mapping) of a Detexify Next "
+        f"source: pass --symbols SOURCE (a source directory or .tar.gz); there is none at {shared_source()}"
     )
 
 
 def _import(
-    source: Path | None, dsn: str | None, symbols: Path | None, only: tuple[str, ...], include_rejected: bool
+    source: Path | None,
+    dsn: str | None,
+    symbols: Path | None,
+    only: tuple[str, ...],
+    include_rejected: bool,
+    store: str | None = None,
 ) -> tuple[Dataset, ImportReport]:
+    if store is not None:
+        return _import_store(store, source, dsn, symbols, only, include_rejected)
     if source is not None and not _is_sql_dump(source):
         if dsn is not None:
             raise click.UsageError("--dsn is for SQL dumps and databases, not for a Detexify Next source")
@@ -90,6 +99,25 @@ def _import(
     return dataset, report
 
 
+def _import_store(
+    spec: str,
+    source: Path | None,
+    dsn: str | None,
+    symbols: Path | None,
+    only: tuple[str, ...],
+    include_rejected: bool,
+) -> tuple[Dataset, ImportReport]:
+    """The SOURCE's samples (if given), then the store's."""
+    if dsn is not None or (source is not None and _is_sql_dump(source)):
+        raise click.UsageError("--store adds to a Detexify Next SOURCE, or to none: not to a SQL import")
+    if source is None:
+        base, report = empty_dataset(read_source_index(_symbols_source(symbols)).symbols), ImportReport()
+    else:
+        base, report = import_source(source, only or None, include_rejected=include_rejected)
+    with reading(spec) as opened:
+        return import_store(opened, base, report), report
+
+
 @main.command("import")
 @click.argument("source", required=False, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=DEFAULT_DATASET, show_default=True)
@@ -103,6 +131,12 @@ def _import(
 @click.option("--only", multiple=True, metavar="SYMBOL_ID", help="Import only this symbol (repeatable).")
 @click.option("--include-rejected", is_flag=True, help="Keep samples the curator rejected.")
 @click.option("--strict", is_flag=True, help="Fail, writing nothing, if any row cannot be used.")
+@click.option(
+    "--store",
+    metavar="PATH|DSN",
+    help="Also import the samples users taught and picked in this extexify-lsp sample store (its user "
+    "symbols join the symbol table); with no SOURCE, only those.",
+)
 def import_command(
     source: Path | None,
     output: Path,
@@ -111,17 +145,21 @@ def import_command(
     only: tuple[str, ...],
     include_rejected: bool,
     strict: bool,
+    store: str | None,
 ) -> None:
     """Import Detexify handwriting into one dataset file.
 
     SOURCE is a Detexify Next source directory or .tar.gz, or a Detexify SQL dump (.sql or .sql.gz,
     with --dsn). With --dsn and no SOURCE, read the `samples` table already in that database.
+    With --store, a sample store's samples follow SOURCE's.
     """
-    if source is None and dsn is None:
-        raise click.UsageError("give a SOURCE, or --dsn to read a database that holds the samples table")
+    if source is None and dsn is None and store is None:
+        raise click.UsageError(
+            "give a SOURCE, --dsn to read a database that holds the samples table, or --store"
+        )
     try:
-        dataset, report = _import(source, dsn, symbols, only, include_rejected)
-    except (SourceError, SqlImportError, DatasetError) as error:
+        dataset, report = _import(source, dsn, symbols, only, include_rejected, store)
+    except (SourceError, SqlImportError, DatasetError, StoreError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(report.summary(), err=True)
     if len(dataset) == 0:
@@ -496,3 +534,47 @@ def groups_command(
                 f"top-5 {metrics.top5:.3f})"
             )
     click.echo(f"wrote {out}" + (f" and added the groups to {into}" if into else ""))
+
+
+@main.group("store")
+def store_group() -> None:
+    """See and take out the samples taught and picked in an extexify-lsp sample store."""
+
+
+_store_option = click.option(
+    "--store",
+    "spec",
+    metavar="PATH|DSN",
+    help="The store: a SQLite file or a postgresql:// DSN [default: the server's, "
+    "$XDG_DATA_HOME/extexify/samples.sqlite3]",
+)
+
+
+@store_group.command("stats")
+@_store_option
+def store_stats_command(spec: str | None) -> None:
+    """Samples per symbol, taught and picked."""
+    try:
+        with reading(spec) as opened:
+            stats = store_stats(opened)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(stats.summary())
+
+
+@store_group.command("export")
+@_store_option
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, allow_dash=True), default="-", show_default=True
+)
+def store_export_command(spec: str | None, output: Path) -> None:
+    """Write the user symbols and every sample as JSON lines (to stdout, or OUTPUT)."""
+    try:
+        with reading(spec) as opened, click.open_file(str(output), "w", encoding="utf-8") as out:
+            counts = export_store(opened, out)
+            location = opened.location
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot write {output}: {error.strerror or error}") from None
+    click.echo(f"exported {counts[0]} user symbols and {counts[1]} samples from {location}", err=True)
