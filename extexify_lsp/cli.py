@@ -79,15 +79,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     # pygls logs every message it sends at INFO: only worth it when debugging.
     logging.getLogger("pygls").setLevel(logging.DEBUG if args.log_level == "DEBUG" else logging.WARNING)
-    # pygls logs a traceback for every error answer; invalid params are the client's mistake, and it is told
-    # (so it is of a failed request, whose reason is logged once).
+    # pygls logs a traceback for every error answer; invalid params are the client's mistake, and it is told;
+    # a failed request's reason is logged once, by the feature.
+    told = (JsonRpcInvalidParams, JsonRpcRequestFailed)
     logging.getLogger("pygls.protocol.json_rpc").addFilter(
-        lambda record: (
-            not (
-                record.exc_info
-                and isinstance(record.exc_info[1], (JsonRpcInvalidParams, JsonRpcRequestFailed))
-            )
-        )
+        lambda record: not (record.exc_info and isinstance(record.exc_info[1], told))
     )
     started = time.perf_counter()
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -116,14 +117,16 @@ class Stores:
     def __init__(self, default_spec: str | None) -> None:
         self.default_spec = default_spec
         self._open: dict[str | None, Personal] = {}
+        self._lock = threading.Lock()  # connections open their stores from worker threads
 
     def get(self, spec: str | None = None) -> Personal:
         """The store `spec` names (default: the command line's), opened on first use."""
         key = self.default_spec if spec is None else spec
-        if key not in self._open:
-            logger.info("opening the sample store %s", describe_store(key))
-            self._open[key] = Personal.open(key)
-        return self._open[key]
+        with self._lock:
+            if key not in self._open:
+                logger.info("opening the sample store %s", describe_store(key))
+                self._open[key] = Personal.open(key)
+            return self._open[key]
 
     def close(self) -> None:
         for personal in self._open.values():

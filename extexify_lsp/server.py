@@ -204,13 +204,13 @@ def create_server(
     server = ExtexifyLanguageServer(recognizer, inference, stores)
 
     @server.feature(types.INITIALIZE)
-    def initialize(ls: ExtexifyLanguageServer, params: types.InitializeParams) -> None:
+    async def initialize(ls: ExtexifyLanguageServer, params: types.InitializeParams) -> None:
         ls.glyph_images = shows_glyph_images(params)
         options = params.initialization_options
         spec = options.get(STORE_OPTION) if isinstance(options, dict) else None
         if isinstance(spec, str):
-            # Opened here, before any request: a PostgreSQL store may keep the loop waiting to connect.
-            ls.personal = ls.stores.get(spec)
+            # Off the loop: opening a PostgreSQL store waits for the network, the other clients need not.
+            ls.personal = await asyncio.to_thread(ls.stores.get, spec)
         elif spec is not None:
             logger.warning(
                 "ignored initializationOptions.%s: it must be a string, got %.80r", STORE_OPTION, spec
