@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
 from extexify_lsp.glyphs import GLYPHS_VERSION
-from extexify_lsp.groups import MAX_GROUP_SIZE, Link, SymbolGroups
+from extexify_lsp.groups import Link, SymbolGroups
 from extexify_lsp.items import unicode_character
 from extexify_lsp.raster import RasterConfig, rasterize
 from extexify_lsp.recognizer import METADATA_NAME, Recognizer, metadata_path
