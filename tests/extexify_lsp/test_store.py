@@ -323,3 +323,19 @@ def test_a_postgres_database_without_a_store_is_not_changed_by_reading_it() -> N
         assert reader is not None
         assert reader.counts() == {"latex:latex2e:alpha": 1}
         reader.close()
+
+
+def test_a_lost_postgres_connection_fails_one_call_and_reconnects() -> None:
+    with throwaway_database() as url, opened(url) as store:
+        store.add_sample(STROKES, "latex:latex2e:alpha", "picked", "sha")
+        name = url.rsplit("/", 1)[1]
+        with psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres") as admin, admin.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+        admin.close()
+        with pytest.raises(StoreError, match="failed"):
+            store.counts()
+        assert store.counts() == {"latex:latex2e:alpha": 1}
