@@ -27,6 +27,9 @@ SERVER = Path(sys.executable).with_name("extexify-lsp")
 SYMBOL_ID = "latex:wasysym:phone"
 COMMAND = "\\phone"
 PACKAGE = "wasysym"
+# \star and \bigstar draw alike: one candidate, labelled \star (no package needed), \bigstar its look-alike.
+STAR_ID = "latex:amssymb:bigstar"
+CORE_STAR, BIG_STAR = "\\star", "\\bigstar"
 # The server starts torch and loads the model before its first answer.
 ANSWER_TIMEOUT = 90.0
 
@@ -35,8 +38,14 @@ DOCUMENT = "\\documentclass{article}\n\\begin{document}\nCall  now.\n\\end{docum
 CURSOR = (3, 5)
 
 PAD = "require('extexify.pad').current()"
-# A candidate row of the pad: " 1  \phone  ☎  wasysym · text".
+# A candidate row of the pad: " 1  \phone  ☎  wasysym · text"; its look-alikes follow on "     or ..." rows.
 CANDIDATE_ROW = re.compile(r"\s*\d\s+(?P<command>\S+)")
+ALTERNATIVES_ROW = re.compile(r"\s+or\s+(?P<commands>.+)")
+# Each candidate of the open pad: its label's command, then its look-alikes'.
+VARIANTS = (
+    f"return vim.tbl_map(function(item) return vim.tbl_map(function(variant) return variant.label end,"
+    f" require('extexify').variants(item)) end, {PAD}.items)"
+)
 
 
 def wait_for(check: Callable[[], object], what: str, timeout: float = ANSWER_TIMEOUT) -> object:
@@ -87,6 +96,12 @@ def drawing(source_samples: Callable[[list[str]], list]) -> list[np.ndarray]:
     return [stroke[:, :2] for stroke in source_samples([SYMBOL_ID])[0].strokes]
 
 
+@pytest.fixture(scope="module")
+def star(source_samples: Callable[[list[str]], list]) -> list[np.ndarray]:
+    """A real drawing of amssymb's \\bigstar, which draws like core LaTeX's \\star."""
+    return [stroke[:, :2] for stroke in source_samples([STAR_ID])[0].strokes]
+
+
 def buffer_text(nvim: pynvim.Nvim) -> str:
     return "\n".join(nvim.current.buffer[:]) + "\n"
 
@@ -100,6 +115,15 @@ def candidates(nvim: pynvim.Nvim) -> list[str]:
     """The commands listed in the pad, in order; empty until an answer arrives."""
     rows = (CANDIDATE_ROW.match(line) for line in pad_lines(nvim, "list"))
     return [row["command"] for row in rows if row]
+
+
+def find_variant(nvim: pynvim.Nvim, command: str, within: int = 5) -> tuple[int, int]:
+    """Where `command` is among the first `within` candidates: (candidate, variant), 1-based."""
+    groups = nvim.exec_lua(VARIANTS)
+    for index, variants in enumerate(groups[:within], start=1):
+        if command in variants:
+            return index, variants.index(command) + 1
+    pytest.fail(f"{command} is not among the top {within} candidates {groups[:within]}")
 
 
 def to_cells(strokes: list[np.ndarray], width: int, height: int) -> list[list[tuple[int, int]]]:
@@ -138,30 +162,35 @@ def drag(nvim: pynvim.Nvim, strokes: list[np.ndarray]) -> None:
         mouse("release", row, col)
 
 
-def choose(nvim: pynvim.Nvim, index: int, how: str) -> None:
-    """Pick candidate `index` (1-based) the way a user would: its number key, j + Enter, or a click."""
-    if how == "number":
-        nvim.input(str(index))
-    elif how == "enter":
-        nvim.input("j" * (index - 1) + "<CR>")
-    else:
-        row, col = nvim.exec_lua(
-            f"local p = {PAD}; local pos = vim.fn.screenpos(p.list_win, p.first_candidate_row + ..., 1);"
-            " return {pos.row - 1, pos.col - 1}",
-            index,
-        )
-        nvim.api.input_mouse("left", "press", "", 0, row, col + 3)
+def choose(nvim: pynvim.Nvim, command: str, how: str) -> None:
+    """Pick `command` from the pad the way a user would: with j and ] to its candidate and look-alike, then
+    its number key or Enter; or a click on its candidate row or on it among the look-alikes."""
+    index, variant = find_variant(nvim, command)
+    if how in ("number", "enter"):
+        nvim.input("j" * (index - 1) + "]" * (variant - 1) + (str(index) if how == "number" else "<CR>"))
+        return
+    # The 0-based screen cell of the candidate row's command, or of the look-alike among the "or" rows.
+    row, col = nvim.exec_lua(
+        f"local p, index, variant = {PAD}, ...;"
+        " local row, from = p.candidate_rows[index], 4;"
+        " for r, entry in pairs(p.rows) do for _, s in ipairs(entry.segments) do"
+        "   if entry.index == index and s.variant == variant then row, from = r, s.from end end end;"
+        " local pos = vim.fn.screenpos(p.list_win, row + 1, 1);"
+        " return {pos.row - 1, pos.col - 1 + from}",
+        index,
+        variant,
+    )
+    nvim.api.input_mouse("left", "press", "", 0, row, col + 1)
 
 
 @pytest.mark.parametrize("how", ["number", "enter", "click"])
 def test_drawing_on_the_pad_inserts_the_command_and_usepackage(nvim, drawing, how):
     nvim.command("ExtexifyDraw")
     drag(nvim, drawing)
-    listed = wait_for(lambda: candidates(nvim), "the candidates")
-    assert COMMAND in listed[:5], f"{COMMAND} is not in the top 5: {listed}"
-    assert any(PACKAGE in line for line in pad_lines(nvim, "list")), "the candidate rows name the package"
+    wait_for(lambda: candidates(nvim), "the candidates")
+    find_variant(nvim, COMMAND)
 
-    choose(nvim, listed.index(COMMAND) + 1, how)
+    choose(nvim, COMMAND, how)
 
     wait_for(lambda: nvim.exec_lua(f"return {PAD} == nil"), "the pad to close", timeout=5)
     text = buffer_text(nvim)
@@ -179,9 +208,8 @@ def test_the_pad_inserts_at_the_cursor_after_non_ascii_text(nvim, drawing):
     nvim.funcs.cursor(CURSOR[0], len("Für ".encode()) + 1)
     nvim.command("ExtexifyDraw")
     drag(nvim, drawing)
-    listed = wait_for(lambda: candidates(nvim), "the candidates")
-    assert COMMAND in listed[:5], f"{COMMAND} is not in the top 5: {listed}"
-    choose(nvim, listed.index(COMMAND) + 1, "number")
+    wait_for(lambda: candidates(nvim), "the candidates")
+    choose(nvim, COMMAND, "number")
     wait_for(lambda: nvim.exec_lua(f"return {PAD} == nil"), "the pad to close", timeout=5)
     assert f"Für {COMMAND} now." in buffer_text(nvim).splitlines()
     row, col = nvim.current.window.cursor
@@ -198,10 +226,14 @@ def test_recognize_and_insert_from_lua(nvim, drawing):
     )
     answer = wait_for(lambda: nvim.exec_lua("return _G.answer"), "the recognizeStrokes answer")
     assert answer["err"] is None
-    labels = [item["label"] for item in answer["items"]]
-    assert len(labels) == 5
-    assert COMMAND in labels
-    item = answer["items"][labels.index(COMMAND)]
+    assert len(answer["items"]) == 5
+    variants = nvim.exec_lua(
+        "local out = {}; for _, item in ipairs(...) do"
+        " vim.list_extend(out, require('extexify').variants(item)) end; return out",
+        answer["items"],
+    )
+    item = next((variant for variant in variants if variant["label"] == COMMAND), None)
+    assert item is not None, f"{COMMAND} is not among the 5 items or their look-alikes"
     assert item["data"]["package"] == PACKAGE
 
     nvim.exec_lua("require('extexify').insert(...)", item)
@@ -275,3 +307,34 @@ def test_escape_closes_and_a_missing_server_is_explained(tmp_path, monkeypatch):
         wait_for(lambda: nvim.exec_lua(f"return {PAD} == nil"), "<Esc> to close the pad", timeout=5)
     finally:
         nvim.close()
+
+
+@pytest.mark.parametrize("how", ["brackets", "click"])
+def test_choosing_a_look_alike_inserts_its_own_edits(nvim, star, how):
+    nvim.command("ExtexifyDraw")
+    drag(nvim, star)
+    wait_for(lambda: candidates(nvim), "the candidates")
+    index, variant = find_variant(nvim, BIG_STAR)
+    assert nvim.exec_lua(VARIANTS)[index - 1][0] == CORE_STAR, "the star is labelled with the core \\star"
+    assert variant > 1
+
+    if how == "click":
+        choose(nvim, BIG_STAR, "click")  # on \bigstar among the look-alikes after "or"
+    else:
+        nvim.input("j" * (index - 1) + "]" * (variant - 1))
+        # The look-alike takes the candidate's row, and the label is listed among the look-alikes below it.
+        wait_for(lambda: candidates(nvim)[index - 1] == BIG_STAR, "] to show \\bigstar", timeout=5)
+        lines = pad_lines(nvim, "list")
+        row = nvim.exec_lua(f"return {PAD}.candidate_rows[...]", index)
+        assert "amssymb" in lines[row]
+        look_alikes = ALTERNATIVES_ROW.match(lines[row + 1])
+        assert look_alikes and CORE_STAR in look_alikes["commands"].split()
+        nvim.input("[")
+        wait_for(lambda: candidates(nvim)[index - 1] != BIG_STAR, "[ to go back", timeout=5)
+        nvim.input("]<CR>")
+
+    wait_for(lambda: nvim.exec_lua(f"return {PAD} == nil"), "the pad to close", timeout=5)
+    text = buffer_text(nvim)
+    # Text mode at the cursor: the math symbol comes wrapped, with its package.
+    assert f"Call ${BIG_STAR}$ now." in text
+    assert "\\usepackage{amssymb}" in text

@@ -15,7 +15,18 @@ from pathlib import Path
 import pytest
 from codeserver import PAD_CANVAS, VSIX, open_pad, vscode_with_extension
 from playwright.sync_api import expect
-from webpad import CANDIDATE, FRESH_CANDIDATE, ROOT, candidate, chromium, draw, lsp_executable
+from webpad import (
+    CANDIDATE,
+    ROOT,
+    chip,
+    chromium,
+    click_variant,
+    draw,
+    find_variant,
+    glyph_image,
+    lsp_executable,
+    wait_for_candidates,
+)
 
 EXTENSION = ROOT / "editors" / "vscode"
 # A star is hard to mistake (the browser pad's test draws it too); from amssymb, so choosing it adds the line.
@@ -106,11 +117,9 @@ def test_drawing_in_vs_code_inserts_the_command_and_its_package(
         page = browser.new_page(viewport=VIEWPORT)
         pad = open_pad(page, url, document.name, LINE, COLUMN)
         draw(page, strokes, canvas=pad.locator(PAD_CANVAS))
-        pad.locator(FRESH_CANDIDATE).first.wait_for(timeout=60_000)
-        top5 = pad.locator(CANDIDATE).evaluate_all("nodes => nodes.map(node => node.dataset.command)")[:5]
-        assert COMMAND in top5, f"{COMMAND} is not among the top 5 candidates {top5}"
+        find_variant(wait_for_candidates(pad, timeout_ms=60_000), COMMAND)
 
-        pad.locator(candidate(COMMAND)).click()
+        click_variant(pad, COMMAND)
         # Inserted, the pad cleared for the next symbol, and the focus back in the editor with the cursor
         # right after the command: what is typed next follows it.
         expect(pad.locator(CANDIDATE)).to_have_count(0)
@@ -126,14 +135,66 @@ def test_drawing_in_vs_code_inserts_the_command_and_its_package(
         # were for the old place, so the extension asks again, and in text mode the math symbol comes wrapped
         # in $...$ (the package line is already there).
         draw(page, strokes, canvas=pad.locator(PAD_CANVAS))
-        pad.locator(FRESH_CANDIDATE).first.wait_for(timeout=60_000)
+        wait_for_candidates(pad, timeout_ms=60_000)
         page.locator(".view-line", has_text="For all").click(position={"x": 1, "y": 5})
         page.get_by_text(f"Ln {LINE + 1}, Col 1").wait_for(timeout=10_000)
-        pad.locator(candidate(COMMAND)).click()
+        click_variant(pad, COMMAND)
         expect(pad.locator(CANDIDATE)).to_have_count(0)
         page.locator(".monaco-editor.focused").wait_for(timeout=10_000)
         page.keyboard.press("Control+s")
         assert_saved_as(document, expected.replace("For all", f"${COMMAND}$For all"))
+
+
+# \star and \bigstar draw alike: one candidate, labelled \star in a document without amssymb.
+CORE_STAR = r"\star"
+# wasysym's telephone: KaTeX cannot typeset it, so the pad shows the server's glyph image.
+UNTYPESET_ID = "latex:wasysym:phone"
+UNTYPESET_COMMAND = r"\phone"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_vs_code_pad_offers_look_alikes_and_shows_server_glyphs(
+    npm_test: subprocess.CompletedProcess[str], source_samples, tmp_path: Path
+) -> None:
+    assert npm_test.returncode == 0, (npm_test.stdout + npm_test.stderr)[-6000:]
+    star, phone = (source_samples([symbol])[0].strokes for symbol in (SYMBOL_ID, UNTYPESET_ID))
+    document = write_document(tmp_path / "paper")
+    settings = {"extexify.server.command": lsp_executable()}
+    with (
+        vscode_with_extension(tmp_path / "code-server", document.parent, settings) as url,
+        chromium() as browser,
+    ):
+        page = browser.new_page(viewport=VIEWPORT)
+        pad = open_pad(page, url, document.name, LINE, COLUMN)
+        draw(page, star, canvas=pad.locator(PAD_CANVAS))
+        candidates = wait_for_candidates(pad, timeout_ms=60_000)
+        index, variant = find_variant(candidates, COMMAND)
+        assert candidates[index][0] == CORE_STAR, f"the star is not labelled {CORE_STAR}: {candidates}"
+        entry = pad.locator(CANDIDATE).nth(index)
+
+        # Tab brings the look-alike into the candidate's place (the label becomes a chip); Enter inserts it
+        # with its own edits: the command and the \usepackage line the core \star would not have needed.
+        for _ in range(index + 1):
+            page.keyboard.press("ArrowDown")
+        for _ in range(variant):
+            page.keyboard.press("Tab")
+        expect(entry).to_have_attribute("data-command", COMMAND)
+        expect(entry.locator(chip(CORE_STAR))).to_have_count(1)
+        page.keyboard.press("Enter")
+        expect(pad.locator(CANDIDATE)).to_have_count(0)
+        page.locator(".monaco-editor.focused").wait_for(timeout=10_000)
+        page.keyboard.press("Control+s")
+        expected = DOCUMENT.replace("\\begin{document}", "\\usepackage{amssymb}\n\\begin{document}").replace(
+            "$x  1$", f"$x {COMMAND} 1$"
+        )
+        assert_saved_as(document, expected)
+
+        draw(page, phone, canvas=pad.locator(PAD_CANVAS))
+        find_variant(wait_for_candidates(pad, timeout_ms=60_000), UNTYPESET_COMMAND)
+        glyph = glyph_image(pad, UNTYPESET_COMMAND)
+        expect(glyph).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+        assert glyph.evaluate("image => image.complete && image.naturalWidth > 0"), "the glyph does not load"
 
 
 def assert_saved_as(document: Path, expected: str, timeout: float = 10.0) -> None:

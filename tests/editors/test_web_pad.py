@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 
@@ -13,10 +14,13 @@ from webpad import (
     ROOT,
     WEB_DIR,
     WebSocketServer,
-    candidate,
+    chip,
     chromium,
+    click_variant,
     drag,
     draw,
+    find_variant,
+    glyph_image,
     on_canvas,
     running_server,
     serve_directory,
@@ -35,6 +39,9 @@ PACKAGE = "amssymb"
 DOCUMENT = "\\documentclass{article}\n\\begin{document}\nLet $x  y$.\n\\end{document}\n"
 CURSOR = DOCUMENT.index("$x  y$") + len("$x ")
 ERROR = ".extexify-pad__error"
+# A stopped server closes the connection at once but takes a moment to exit: by the time it has, the client
+# may have tried once to reconnect, and says so.
+CONNECTION_LOST = re.compile("Lost the connection to extexify-lsp|Cannot reach extexify-lsp")
 
 # Records what the page sends to the server and can hold back its answers (a slow network), so a request
 # is reliably still in flight when the next stroke starts.
@@ -70,11 +77,15 @@ def web_build() -> None:
     run_npm_test("web")
 
 
+def unseen_drawing(full_dataset_and_split: tuple[Dataset, Split], symbol_id: str) -> list[np.ndarray]:
+    """A drawing of `symbol_id` from the test split: a real drawing the model never trained on."""
+    dataset, split = full_dataset_and_split
+    return dataset.drawing(next(int(i) for i in split.test if dataset.symbol_id(int(i)) == symbol_id))
+
+
 @pytest.fixture(scope="module")
 def star_strokes(full_dataset_and_split: tuple[Dataset, Split]) -> list[np.ndarray]:
-    """A star from the test split: a real drawing the model never trained on."""
-    dataset, split = full_dataset_and_split
-    return dataset.drawing(next(int(i) for i in split.test if dataset.symbol_id(int(i)) == SYMBOL_ID))
+    return unseen_drawing(full_dataset_and_split, SYMBOL_ID)
 
 
 @pytest.fixture
@@ -116,10 +127,9 @@ def with_package() -> str:
 
 def test_drawing_inserts_the_command_and_its_package(demo: Page, star_strokes: list[np.ndarray]) -> None:
     draw(demo, star_strokes)
-    top5 = wait_for_candidates(demo)[:5]
-    assert COMMAND in top5, f"{COMMAND} is not among the top 5 candidates {top5}"
+    find_variant(wait_for_candidates(demo), COMMAND)
 
-    demo.locator(candidate(COMMAND)).click()
+    click_variant(demo, COMMAND)
 
     expect(demo.locator("#editor")).to_have_value(expected_text(1))
     expect(demo.locator(CANDIDATE)).to_have_count(0)  # the pad is cleared for the next symbol
@@ -129,12 +139,12 @@ def test_choosing_after_moving_the_cursor_fits_the_new_place(
     demo: Page, star_strokes: list[np.ndarray]
 ) -> None:
     draw(demo, star_strokes)
-    assert COMMAND in wait_for_candidates(demo)[:5]
+    find_variant(wait_for_candidates(demo), COMMAND)
     # Into text mode, after the candidates came: the math-only command must now come wrapped in $...$.
     text_mode = DOCUMENT.index("\\end{document}")
     demo.eval_on_selector("#editor", f"editor => editor.setSelectionRange({text_mode}, {text_mode})")
 
-    demo.locator(candidate(COMMAND)).click()
+    click_variant(demo, COMMAND)
 
     expected = with_package().replace("\\end{document}", f"${COMMAND}$\\end{{document}}")
     expect(demo.locator("#editor")).to_have_value(expected)
@@ -142,13 +152,14 @@ def test_choosing_after_moving_the_cursor_fits_the_new_place(
 
 def test_keyboard_alone_chooses_after_drawing(demo: Page, star_strokes: list[np.ndarray]) -> None:
     draw(demo, star_strokes)
-    commands = wait_for_candidates(demo)
-    assert COMMAND in commands[:5], f"{COMMAND} is not among the top 5 candidates {commands[:5]}"
+    index, variant = find_variant(wait_for_candidates(demo), COMMAND)
 
-    # From the canvas, the first ArrowDown enters the list; one step too far and back up.
-    for _ in range(commands.index(COMMAND) + 2):
+    # From the canvas, the first ArrowDown enters the list; one step too far and back up; Tab to a look-alike.
+    for _ in range(index + 2):
         demo.keyboard.press("ArrowDown")
     demo.keyboard.press("ArrowUp")
+    for _ in range(variant):
+        demo.keyboard.press("Tab")
     expect(demo.locator(f"{CANDIDATE}:focus")).to_have_attribute("data-command", COMMAND)
     demo.keyboard.press("Enter")
 
@@ -177,7 +188,7 @@ def test_a_new_stroke_cancels_the_request_in_flight(demo: Page, star_strokes: li
     assert stroke_counts == [len(star_strokes), len(star_strokes) + 1]
     # Both answers were held back equally, so the superseded one arrived first: it was not shown.
     assert demo.evaluate("() => window.renders") == 1
-    assert COMMAND in commands[:5]
+    find_variant(commands, COMMAND)
 
 
 def test_a_reconnect_mid_stroke_waits_for_the_stroke_to_end(
@@ -185,7 +196,7 @@ def test_a_reconnect_mid_stroke_waits_for_the_stroke_to_end(
 ) -> None:
     requests = "() => sentMessages.filter(message => message.method === 'extexify/recognizeStrokes').length"
     lsp_server.stop()
-    expect(demo.locator(ERROR)).to_contain_text("Lost the connection to extexify-lsp", timeout=15_000)
+    expect(demo.locator(ERROR)).to_contain_text(CONNECTION_LOST, timeout=15_000)
     (first, *rest), *more = on_canvas(demo, star_strokes)
     demo.mouse.move(*first)
     demo.mouse.down()
@@ -203,7 +214,7 @@ def test_a_reconnect_mid_stroke_waits_for_the_stroke_to_end(
     for points in more:
         drag(demo, points)
 
-    assert COMMAND in wait_for_candidates(demo)[:5]
+    find_variant(wait_for_candidates(demo), COMMAND)
     assert demo.evaluate(requests) >= 1
 
 
@@ -222,7 +233,7 @@ def test_undo_and_clear_by_key_and_button(demo: Page, star_strokes: list[np.ndar
         assert demo.evaluate(CANVAS_PIXELS) != star
         undo()
         assert demo.evaluate(CANVAS_PIXELS) == star
-        assert COMMAND in wait_for_candidates(demo)[:5]  # recognized again without the extra stroke
+        find_variant(wait_for_candidates(demo), COMMAND)  # recognized again without the extra stroke
 
     for clear in (lambda: demo.keyboard.press("Escape"), demo.get_by_role("button", name="Clear").click):
         draw(demo, star_strokes)
@@ -276,11 +287,11 @@ def test_pad_recovers_when_the_server_restarts(
     demo: Page, lsp_server: WebSocketServer, star_strokes: list[np.ndarray]
 ) -> None:
     draw(demo, star_strokes)
-    assert COMMAND in wait_for_candidates(demo)[:5]
-    demo.locator(candidate(COMMAND)).click()
+    find_variant(wait_for_candidates(demo), COMMAND)
+    click_variant(demo, COMMAND)
 
     lsp_server.stop()
-    expect(demo.locator(ERROR)).to_contain_text("Lost the connection to extexify-lsp", timeout=15_000)
+    expect(demo.locator(ERROR)).to_contain_text(CONNECTION_LOST, timeout=15_000)
     draw(demo, star_strokes)  # drawn while the server is down: the error stays, no candidates
     expect(demo.locator(ERROR)).to_be_visible()
     expect(demo.locator(CANDIDATE)).to_have_count(0)
@@ -288,7 +299,82 @@ def test_pad_recovers_when_the_server_restarts(
     lsp_server.start()
     # The client reconnects, re-opens the document, and the pad recognizes what was drawn meanwhile.
     expect(demo.locator(ERROR)).to_be_hidden(timeout=30_000)
-    assert COMMAND in wait_for_candidates(demo)[:5]
-    demo.keyboard.press(str(wait_for_candidates(demo).index(COMMAND) + 1))
+    index, variant = find_variant(wait_for_candidates(demo), COMMAND)
+    # The number key inserts what its candidate shows: the look-alike once Tab has brought it up.
+    for _ in range(index + 1):
+        demo.keyboard.press("ArrowDown")
+    for _ in range(variant):
+        demo.keyboard.press("Tab")
+    demo.keyboard.press(str(index + 1))
 
     expect(demo.locator("#editor")).to_have_value(expected_text(2))
+
+
+# \star and \bigstar draw alike: one candidate. Without amssymb loaded, the server labels it with the core
+# LaTeX \star and offers \bigstar as its look-alike.
+CORE_STAR = r"\star"
+
+
+def test_tab_shows_a_look_alike_and_choosing_it_inserts_its_own_edits(
+    demo: Page, star_strokes: list[np.ndarray]
+) -> None:
+    draw(demo, star_strokes)
+    candidates = wait_for_candidates(demo)
+    index, variant = find_variant(candidates, COMMAND)
+    assert candidates[index][0] == CORE_STAR, f"the star is not labelled {CORE_STAR}: {candidates}"
+    assert variant > 0
+    entry = demo.locator(CANDIDATE).nth(index)
+
+    for _ in range(index + 1):
+        demo.keyboard.press("ArrowDown")
+    for _ in range(variant):
+        demo.keyboard.press("Tab")
+    # The look-alike takes the candidate's place, and the label becomes a chip.
+    expect(entry).to_have_attribute("data-command", COMMAND)
+    expect(entry.locator(chip(CORE_STAR))).to_have_count(1)
+    demo.keyboard.press("Shift+Tab")
+    expect(entry).to_have_attribute("data-command", candidates[index][(variant - 1) % len(candidates[index])])
+    demo.keyboard.press("Tab")
+    demo.keyboard.press("Enter")
+
+    expect(demo.locator("#editor")).to_have_value(expected_text(1))
+
+
+def test_clicking_a_chip_inserts_that_look_alike(demo: Page, star_strokes: list[np.ndarray]) -> None:
+    draw(demo, star_strokes)
+    candidates = wait_for_candidates(demo)
+    index, _ = find_variant(candidates, COMMAND)
+    look_alike = candidates[index][1]
+
+    demo.locator(CANDIDATE).nth(index).locator(chip(look_alike)).click()
+
+    needs_package = look_alike == COMMAND
+    expected = (with_package() if needs_package else DOCUMENT).replace("$x  y$", f"$x {look_alike} y$")
+    expect(demo.locator("#editor")).to_have_value(expected)
+
+
+# wasysym's telephone: KaTeX cannot typeset it, so the pad shows the server's glyph image.
+UNTYPESET_ID = "latex:wasysym:phone"
+UNTYPESET_COMMAND = r"\phone"
+GLYPH_REQUESTS = "() => sentMessages.filter(message => message.method === 'extexify/glyphs')"
+
+
+def test_a_symbol_katex_cannot_typeset_shows_the_server_glyph_fetched_once(
+    demo: Page, full_dataset_and_split: tuple[Dataset, Split]
+) -> None:
+    phone = unseen_drawing(full_dataset_and_split, UNTYPESET_ID)
+    draw(demo, phone)
+    find_variant(wait_for_candidates(demo), UNTYPESET_COMMAND)
+    glyph = glyph_image(demo, UNTYPESET_COMMAND)
+    expect(glyph).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+    assert glyph.evaluate("image => image.complete && image.naturalWidth > 0"), "the glyph does not load"
+    asked = [id_ for request in demo.evaluate(GLYPH_REQUESTS) for id_ in request["params"]["symbolIds"]]
+    assert UNTYPESET_ID in asked
+    assert len(asked) == len(set(asked))
+
+    demo.keyboard.press("Escape")
+    draw(demo, phone)
+    wait_for_candidates(demo)
+    expect(glyph).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+    again = [id_ for request in demo.evaluate(GLYPH_REQUESTS) for id_ in request["params"]["symbolIds"]]
+    assert again.count(UNTYPESET_ID) == 1, "the glyph is asked for once and then kept"

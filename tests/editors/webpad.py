@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, FrameLocator, Locator, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_DIR = ROOT / "editors" / "web"
@@ -37,6 +37,7 @@ CHROMIUM_ARGS = [
 # Share of the canvas left free around a drawing, as the pad's users tend to leave.
 DRAWING_MARGIN = 0.15
 CANDIDATE = ".extexify-pad__candidate"
+CHIP = ".extexify-pad__chip"
 FRESH_CANDIDATE = ".extexify-pad__candidates:not(.extexify-pad__candidates--stale) .extexify-pad__candidate"
 
 
@@ -182,12 +183,47 @@ def draw(page: Page, strokes: Sequence[np.ndarray], canvas: str | Locator = ".ex
 
 
 def candidate(command: str) -> str:
-    """CSS selector of the pad's candidate for `command` (backslashes escaped for the CSS string)."""
-    escaped = command.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{CANDIDATE}[data-command="{escaped}"]'
+    """CSS selector of the pad's candidate showing `command` (backslashes escaped for the CSS string)."""
+    return f'{CANDIDATE}[data-command="{_css_string(command)}"]'
 
 
-def wait_for_candidates(page: Page, timeout_ms: float = 30_000) -> list[str]:
-    """The commands the pad lists once it has recognized the whole drawing, best first."""
-    page.wait_for_selector(FRESH_CANDIDATE, timeout=timeout_ms)
-    return page.locator(CANDIDATE).evaluate_all("nodes => nodes.map(node => node.dataset.command)")
+def chip(command: str) -> str:
+    """CSS selector of the chip for the look-alike `command` (under a candidate)."""
+    return f'{CHIP}[data-command="{_css_string(command)}"]'
+
+
+def _css_string(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def wait_for_candidates(pad: Page | FrameLocator, timeout_ms: float = 30_000) -> list[list[str]]:
+    """The pad's candidates once it has recognized the whole drawing, best first: for each, the command it
+    shows, then its look-alikes' (its chips)."""
+    pad.locator(FRESH_CANDIDATE).first.wait_for(timeout=timeout_ms)
+    return pad.locator(CANDIDATE).evaluate_all(
+        f"""nodes => nodes.map(node => [
+            node.dataset.command,
+            ...[...node.querySelectorAll('{CHIP}')].map(chip => chip.dataset.command),
+        ])"""
+    )
+
+
+def find_variant(candidates: list[list[str]], command: str, within: int = 5) -> tuple[int, int]:
+    """Where `command` is among the first `within` candidates: (candidate, variant) indexes, 0-based."""
+    for index, variants in enumerate(candidates[:within]):
+        if command in variants:
+            return index, variants.index(command)
+    raise AssertionError(f"{command} is not among the top {within} candidates {candidates[:within]}")
+
+
+def glyph_image(pad: Page | FrameLocator, command: str) -> Locator:
+    """The image shown for `command` (KaTeX cannot typeset it): its candidate's glyph or its chip."""
+    return pad.locator(
+        f"{candidate(command)} .extexify-pad__glyph img, {CANDIDATE} {chip(command)} img"
+    ).first
+
+
+def click_variant(pad: Page | FrameLocator, command: str) -> None:
+    """Click the candidate showing `command`, else the chip of that look-alike."""
+    shown = pad.locator(candidate(command))
+    (shown if shown.count() > 0 else pad.locator(chip(command))).first.click()
