@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -54,6 +54,7 @@ class RecognizeStrokesParams:
     uri: str | None = None  # with `position`: the document and cursor the symbol goes to
     position: types.Position | None = None
     groups: bool = True  # one item per draw-alike group; False: one per symbol
+    strokes: list[Any] = field(default_factory=list)  # as received: kept to record the user's choice
 
 
 def strokes_param(
@@ -92,10 +93,12 @@ def parse_recognize_strokes_params(raw: object) -> RecognizeStrokesParams:
         raise InvalidParamsError(f"groups must be true or false, got {groups!r}")
     document, position = raw.get("textDocument"), raw.get("position")
     if document is None and position is None:
-        return RecognizeStrokesParams(drawing, limit, groups=groups)
+        return RecognizeStrokesParams(drawing, limit, groups=groups, strokes=list(raw["strokes"]))
     if document is None or position is None:
         raise InvalidParamsError("'textDocument' and 'position' go together: give both or neither")
-    return RecognizeStrokesParams(drawing, limit, _uri(document), _position(position), groups)
+    return RecognizeStrokesParams(
+        drawing, limit, _uri(document), _position(position), groups, list(raw["strokes"])
+    )
 
 
 def parse_glyphs_params(raw: object) -> list[str]:

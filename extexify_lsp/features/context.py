@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from pygls.workspace import Workspace
 
     from extexify_lsp.glyphs import GlyphAtlas
+    from extexify_lsp.personal import RecentDrawings
     from extexify_lsp.ranking import Ranker
     from extexify_lsp.symbols import SymbolTable
 
@@ -27,6 +28,11 @@ class Server(Protocol):
 
     @property
     def glyphs(self) -> GlyphAtlas | None: ...
+
+    @property
+    def drawings(self) -> RecentDrawings:
+        """This connection's recently recognized drawings, for recording the user's choice."""
+        ...
 
     @property
     def glyph_images(self) -> bool:

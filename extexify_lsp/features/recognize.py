@@ -13,6 +13,7 @@ from lsprotocol import types
 from lsprotocol.converters import get_converter
 
 from extexify_lsp.features.documents import open_document
+from extexify_lsp.features.teach import choice_command
 from extexify_lsp.items import Placement, placement, symbol_edits, symbol_item, unicode_character
 from extexify_lsp.positions import offset_at
 from extexify_lsp.protocol import parse_recognize_strokes_params
@@ -34,6 +35,7 @@ async def recognize_strokes(server: Server, raw_params: object) -> types.Complet
         offset = offset_at(document, params.position)
         where = placement(document, offset, offset, wrap_for_mode=True)
     probabilities = await server.probabilities(params.drawing)
+    drawing_id = server.drawings.remember(params.strokes)
     if params.groups:
         answers = server.ranker.grouped(probabilities, params.limit, label_preference(where))
     else:
@@ -47,23 +49,24 @@ async def recognize_strokes(server: Server, raw_params: object) -> types.Complet
         symbol = answer.label.symbol
         more_data = {
             "unicode": unicode_character(symbol.command),
-            "alternatives": [_alternative(c, where) for c in answer.alternatives],
+            "alternatives": [_alternative(c, where, drawing_id) for c in answer.alternatives],
         }
-        items.append(
-            symbol_item(
-                symbol,
-                sort_text=f"{rank:03d}",
-                markdown=markdown,
-                score=answer.score,
-                where=where,
-                more_data=more_data,
-            )
+        item = symbol_item(
+            symbol,
+            sort_text=f"{rank:03d}",
+            markdown=markdown,
+            score=answer.score,
+            where=where,
+            more_data=more_data,
         )
+        item.command = choice_command(drawing_id, symbol.id)  # clients run it once the item is chosen
+        items.append(item)
     return types.CompletionList(is_incomplete=False, items=items)
 
 
-def _alternative(candidate: Candidate, where: Placement | None) -> dict[str, Any]:
-    """Another member of an item's group, as JSON; with a placement, the edits that insert it instead."""
+def _alternative(candidate: Candidate, where: Placement | None, drawing_id: str) -> dict[str, Any]:
+    """Another member of an item's group, as JSON: the command recording it as the choice and, with a
+    placement, the edits that insert it instead."""
     symbol = candidate.symbol
     entry: dict[str, Any] = {
         "symbolId": symbol.id,
@@ -72,6 +75,7 @@ def _alternative(candidate: Candidate, where: Placement | None) -> dict[str, Any
         "mode": symbol.mode,
         "score": candidate.score,
         "unicode": unicode_character(symbol.command),
+        "command": _CONVERTER.unstructure(choice_command(drawing_id, symbol.id)),
     }
     if where is not None:
         edit, package_edits = symbol_edits(symbol, where)

@@ -25,19 +25,16 @@ from extexify_lsp.protocol import (
 from extexify_lsp.store import USER_PREFIX, SampleStore, UnknownSymbolError, UserSymbol
 
 if TYPE_CHECKING:
-    from extexify_lsp.personal import Personal, RecentDrawings
+    from extexify_lsp.personal import Personal
 
 logger = logging.getLogger("extexify_lsp")
 
 
 class PersonalServer(Server, Protocol):
-    """A server with the user's store, the connection's recent drawings and the model's version."""
+    """A server with the user's store and the model's version."""
 
     @property
     def personal(self) -> Personal: ...
-
-    @property
-    def drawings(self) -> RecentDrawings: ...
 
     @property
     def model_version(self) -> str:

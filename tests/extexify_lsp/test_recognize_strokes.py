@@ -394,7 +394,7 @@ async def test_without_a_document_the_likeliest_member_is_the_label(grouped_clie
         assert all(flat[item.data["symbolId"]] >= a["score"] for a in item.data["alternatives"])
         assert item.text_edit is None and not item.additional_text_edits
         assert all(
-            set(a) == {"symbolId", "label", "package", "mode", "score", "unicode"}
+            set(a) == {"symbolId", "label", "package", "mode", "score", "unicode", "command"}
             for a in item.data["alternatives"]
         )
 

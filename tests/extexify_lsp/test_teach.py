@@ -167,11 +167,6 @@ async def test_bad_params_are_invalid_params_and_store_nothing(tmp_path: Path) -
         assert (await recognize(client, {"strokes": LEQ})).items
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="items carry the command once features/recognize.py remembers drawings (server.drawings) and "
-    "adds features.teach.choice_command to items and alternatives (issue 11, recognition side)",
-)
 async def test_record_choice_is_declared_and_stores_a_picked_sample(tmp_path: Path) -> None:
     store = tmp_path / "samples.sqlite3"
     async with session("--store", str(store)) as client:

@@ -24,6 +24,7 @@ from extexify_lsp.features.hover import hover_symbol
 from extexify_lsp.features.recognize import recognize_strokes
 from extexify_lsp.glyphs import GlyphAtlas
 from extexify_lsp.items import placement
+from extexify_lsp.personal import RecentDrawings
 from extexify_lsp.positions import offset_at
 from extexify_lsp.protocol import InvalidParamsError
 from extexify_lsp.ranking import Ranker
@@ -41,6 +42,7 @@ class InProcessServer:
     markdown: bool = True
     resolved: frozenset[str] = frozenset()
     glyph_images: bool = False
+    drawings: RecentDrawings = field(default_factory=RecentDrawings)
 
     @property
     def symbols(self) -> SymbolTable:
