@@ -13,7 +13,7 @@ from lsprotocol import types
 from lsprotocol.converters import get_converter
 
 from extexify_lsp.features.documents import open_document
-from extexify_lsp.features.teach import choice_command
+from extexify_lsp.features.teach import choice_command, choice_command_json
 from extexify_lsp.items import Placement, placement, symbol_edits, symbol_item, unicode_character
 from extexify_lsp.positions import offset_at
 from extexify_lsp.protocol import parse_recognize_strokes_params
@@ -75,7 +75,7 @@ def _alternative(candidate: Candidate, where: Placement | None, drawing_id: str)
         "mode": symbol.mode,
         "score": candidate.score,
         "unicode": unicode_character(symbol.command),
-        "command": _CONVERTER.unstructure(choice_command(drawing_id, symbol.id)),
+        "command": choice_command_json(drawing_id, symbol.id),
     }
     if where is not None:
         edit, package_edits = symbol_edits(symbol, where)

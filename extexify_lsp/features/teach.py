@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from extexify_lsp.personal import Personal
 
 logger = logging.getLogger("extexify_lsp")
+CHOICE_TITLE = "Record choice"
 
 
 class PersonalServer(Server, Protocol):
@@ -43,10 +44,19 @@ class PersonalServer(Server, Protocol):
 
 
 def choice_command(drawing_id: str, symbol_id: str) -> types.Command:
-    """The command a recognizeStrokes item (or alternative) carries, run when the user picks that symbol."""
+    """The command a recognizeStrokes item carries, run when the user picks that symbol."""
     return types.Command(
-        title="Record choice", command=RECORD_CHOICE, arguments=record_choice_arguments(drawing_id, symbol_id)
+        title=CHOICE_TITLE, command=RECORD_CHOICE, arguments=record_choice_arguments(drawing_id, symbol_id)
     )
+
+
+def choice_command_json(drawing_id: str, symbol_id: str) -> dict[str, Any]:
+    """The same command as JSON, for an item's alternatives: built directly, as an item can list a hundred."""
+    return {
+        "title": CHOICE_TITLE,
+        "command": RECORD_CHOICE,
+        "arguments": record_choice_arguments(drawing_id, symbol_id),
+    }
 
 
 async def teach(server: PersonalServer, raw_params: object) -> dict[str, Any]:
