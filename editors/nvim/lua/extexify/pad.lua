@@ -183,11 +183,13 @@ local function redraw_list()
       end
     end
   end
+  -- The key help at the bottom, unless the candidates and their look-alikes need the room.
   local help_row = pad.list_height - #HELP
-  while #lines < help_row do
+  local help = #lines <= help_row and HELP or {}
+  while #help > 0 and #lines < help_row do
     lines[#lines + 1] = ""
   end
-  for _, line in ipairs(HELP) do
+  for _, line in ipairs(help) do
     lines[#lines + 1] = " " .. line
   end
   set_lines(pad.list_buf, lines)
@@ -201,7 +203,7 @@ local function redraw_list()
   if pad.items[pad.selected] then
     highlight_line(pad.list_buf, pad.candidate_rows[pad.selected], "PmenuSel")
   end
-  for row = #lines - #HELP, #lines - 1 do
+  for row = #lines - #help, #lines - 1 do
     highlight_line(pad.list_buf, row, "Comment")
   end
 end
