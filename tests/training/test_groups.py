@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from extexify_lsp.groups import SymbolGroups
 from extexify_lsp.recognizer import METADATA_NAME, Recognizer
 from extexify_lsp.symbols import Symbol, SymbolTable
 from training.cli import main
@@ -22,6 +23,7 @@ from training.groups import (
     GroupsBuildError,
     GroupsConfig,
     Overrides,
+    add_to_artifact,
     build_groups,
     confusion_links,
     confusion_mass,
@@ -29,6 +31,7 @@ from training.groups import (
     group_numbers,
     load_overrides,
     unicode_links,
+    write_run,
 )
 
 SYMBOLS = SymbolTable(Symbol(f"latex:latex2e:s{k}", f"\\s{k}", None, "OT1", "math") for k in range(16))
@@ -249,3 +252,15 @@ def test_the_groups_command_refuses_a_model_that_saw_the_validation_drawings(
     assert result.exit_code == 1
     assert "has seen the validation drawings" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_groups_made_for_other_symbols_leave_the_artifact_alone(tiny_model: Path, tmp_path: Path) -> None:
+    artifact = tmp_path / "model"
+    shutil.copytree(tiny_model, artifact)
+    before = sorted((p.name, p.read_bytes()) for p in artifact.iterdir())
+    run = tmp_path / "run"
+    labels = SYMBOLS.ids[:6]  # six symbols, but not the tiny model's
+    write_run(run, SymbolGroups.alone(), labels, Image.new("LA", (6 * 8, 8)), 8, 6, [])
+    with pytest.raises(GroupsBuildError, match="another symbol table"):
+        add_to_artifact(run, artifact)
+    assert sorted((p.name, p.read_bytes()) for p in artifact.iterdir()) == before  # no scratch left either
