@@ -12,8 +12,9 @@ import torch
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from extexify_lsp.jsonrpc import MAX_MESSAGE_BYTES
 from extexify_lsp.protocol import RECOGNIZE_STROKES
 from tests.extexify_lsp.lsp_client import (
     CONVERTER,
@@ -149,3 +150,17 @@ async def test_a_port_in_use_is_a_one_line_error(flag: str) -> None:
         == f"extexify-lsp: cannot listen on {scheme}://127.0.0.1:{port}: Address already in use"
     )
     assert "Traceback" not in err
+
+
+async def test_ws_exit_or_an_oversized_message_closes_only_that_connection() -> None:
+    async with listening("--ws", "0") as (port, _):
+        async with connect(f"ws://127.0.0.1:{port}") as websocket:
+            await websocket.send(json.dumps({"jsonrpc": "2.0", "method": "exit"}))
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(websocket.recv(), START_TIMEOUT)
+        async with connect(f"ws://127.0.0.1:{port}", max_size=None) as websocket:
+            with pytest.raises(ConnectionClosed) as closed:
+                await websocket.send(b" " * (MAX_MESSAGE_BYTES + 1))
+                await asyncio.wait_for(websocket.recv(), START_TIMEOUT)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
+        assert len((await exchange(port, "http://localhost"))["result"]["items"]) == 2
