@@ -67,6 +67,8 @@ export interface Alternative {
   /** With a document and position in the request, as the item's own. */
   textEdit?: TextEdit;
   additionalTextEdits?: TextEdit[];
+  /** The command to run once this member is inserted, as an item's `command`. */
+  command?: Command;
 }
 
 export interface GlyphsParams {
@@ -84,6 +86,12 @@ export interface MarkupContent {
   value: string;
 }
 
+export interface Command {
+  title: string;
+  command: string;
+  arguments?: unknown[];
+}
+
 export interface CompletionItem {
   label: string;
   kind?: number;
@@ -92,6 +100,7 @@ export interface CompletionItem {
   sortText?: string;
   textEdit?: TextEdit;
   additionalTextEdits?: TextEdit[];
+  command?: Command;
   data: SymbolData;
 }
 

@@ -10,10 +10,11 @@ export function variantsOf(item: CompletionItem): CompletionItem[] {
 }
 
 function alternativeItem(alternative: Alternative): CompletionItem {
-  const { label, textEdit, additionalTextEdits, ...data } = alternative;
+  const { label, textEdit, additionalTextEdits, command, ...data } = alternative;
   const item: CompletionItem = { label, data: { ...data, alternatives: [] } };
   if (textEdit) item.textEdit = textEdit;
   if (additionalTextEdits) item.additionalTextEdits = additionalTextEdits;
+  if (command) item.command = command;
   return item;
 }
 

@@ -20,6 +20,11 @@ const texttimes: Alternative = {
   unicode: "×",
   textEdit: edit("\\text{\\texttimes}"),
   additionalTextEdits: [edit("\n\\usepackage{textcomp}\n\\usepackage{amsmath}", PREAMBLE_END)],
+  command: {
+    title: "Record choice",
+    command: "extexify.recordChoice",
+    arguments: [{ drawingId: "7", symbolId: "latex:textcomp:texttimes" }],
+  },
 };
 
 const times: CompletionItem = {
@@ -46,13 +51,14 @@ const alpha: CompletionItem = {
 };
 
 describe("variantsOf", () => {
-  it("lists the item, then each alternative as an item with its own edits and no alternatives", () => {
+  it("lists the item, then each alternative as an item with its own edits, command and no alternatives", () => {
     const [first, second, third] = variantsOf(times);
     assert.equal(first, times);
     assert.deepEqual(second, {
       label: "\\texttimes",
       textEdit: texttimes.textEdit,
       additionalTextEdits: texttimes.additionalTextEdits,
+      command: texttimes.command,
       data: {
         symbolId: "latex:textcomp:texttimes",
         package: "textcomp",

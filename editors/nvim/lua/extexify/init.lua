@@ -221,6 +221,7 @@ function M.variants(item)
       label = alternative.label,
       textEdit = alternative.textEdit,
       additionalTextEdits = alternative.additionalTextEdits,
+      command = alternative.command,
       data = {
         symbolId = alternative.symbolId,
         score = alternative.score,
