@@ -64,7 +64,7 @@ class Targets:
 class Tally:
     """Counts over the drawings, turned into GroupResults at the end."""
 
-    drawings: int = 0
+    drawings: int
     flat_rank: list[int] = field(
         default_factory=list
     )  # the true symbol's rank in the flat list; LIMIT if absent
@@ -77,6 +77,8 @@ class Tally:
     groups_seen: dict[str, set[frozenset[str]]] = field(default_factory=dict)
     grouped_ms: list[float] = field(default_factory=list)
     flat_ms: list[float] = field(default_factory=list)
+    grouped_cpu_ms: float = 0.0  # the server's CPU time per request, all its threads
+    flat_cpu_ms: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,9 @@ class GroupResults:
     median_roundtrip_ms: float  # grouped requests
     p95_roundtrip_ms: float
     median_flat_roundtrip_ms: float
+    # The server's CPU time per request: what a request costs when no other process competes for the CPU.
+    server_cpu_ms_per_grouped_request: float
+    server_cpu_ms_per_flat_request: float
 
 
 def members(item: dict[str, Any]) -> list[str]:
@@ -136,6 +141,8 @@ def summarize(tally: Tally) -> GroupResults:
         median_roundtrip_ms=statistics.median(tally.grouped_ms),
         p95_roundtrip_ms=float(np.percentile(tally.grouped_ms, 95)),
         median_flat_roundtrip_ms=statistics.median(tally.flat_ms),
+        server_cpu_ms_per_grouped_request=tally.grouped_cpu_ms,
+        server_cpu_ms_per_flat_request=tally.flat_cpu_ms,
     )
 
 
@@ -163,6 +170,12 @@ def acceptance(results: GroupResults, targets: Targets) -> dict[str, dict[str, o
     return {
         name: {"value": value, "target": target, "met": met} for name, (value, target, met) in checks.items()
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far, all its threads (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load_test_split(dataset_path: Path, split_path: Path, source: Path) -> tuple[Dataset, np.ndarray]:
@@ -193,24 +206,29 @@ async def run(command: list[str], dataset: Dataset, test: np.ndarray) -> Tally:
         types.DidOpenTextDocumentParams(types.TextDocumentItem(URI, "latex", 1, text))
     )
     where = {"textDocument": {"uri": URI}, "position": position}
-    tally = Tally()
-    for i in tqdm(test.tolist(), desc="test drawings", unit=" drawings"):
-        strokes = strokes_param(dataset.drawing(i))
-        truth = dataset.symbol_id(i)
-        sent = time.perf_counter()
-        flat = await client.protocol.send_request_async(
-            RECOGNIZE_STROKES, {"strokes": strokes, "limit": LIMIT, "groups": False, **where}
-        )
-        tally.flat_ms.append((time.perf_counter() - sent) * 1000)
-        ids = [item["data"]["symbolId"] for item in flat["items"]]
-        tally.flat_rank.append(ids.index(truth) if truth in ids else LIMIT)
-        sent = time.perf_counter()
-        grouped = await client.protocol.send_request_async(
-            RECOGNIZE_STROKES, {"strokes": strokes, "limit": LIMIT, **where}
-        )
-        tally.grouped_ms.append((time.perf_counter() - sent) * 1000)
-        count_grouped(tally, truth, grouped["items"])
-        tally.drawings += 1
+    pid = client._server.pid  # type: ignore[union-attr]
+    drawings = [(strokes_param(dataset.drawing(i)), dataset.symbol_id(i)) for i in test.tolist()]
+    tally = Tally(drawings=len(drawings))
+    # One pass per kind of request, so that the server's CPU time can be told apart.
+    for groups in (False, True):
+        cpu = cpu_seconds(pid)
+        kind = "grouped" if groups else "flat"
+        for strokes, truth in tqdm(drawings, desc=f"test drawings, {kind}", unit=" drawings"):
+            sent = time.perf_counter()
+            answer = await client.protocol.send_request_async(
+                RECOGNIZE_STROKES, {"strokes": strokes, "limit": LIMIT, "groups": groups, **where}
+            )
+            (tally.grouped_ms if groups else tally.flat_ms).append((time.perf_counter() - sent) * 1000)
+            if groups:
+                count_grouped(tally, truth, answer["items"])
+            else:
+                ids = [item["data"]["symbolId"] for item in answer["items"]]
+                tally.flat_rank.append(ids.index(truth) if truth in ids else LIMIT)
+        cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / len(drawings)
+        if groups:
+            tally.grouped_cpu_ms = cpu_ms
+        else:
+            tally.flat_cpu_ms = cpu_ms
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
@@ -239,6 +257,11 @@ def table(results: GroupResults) -> str:
         (
             "median round trip, grouped (flat)",
             f"{results.median_roundtrip_ms:.2f} ms ({results.median_flat_roundtrip_ms:.2f} ms)",
+        ),
+        (
+            "server CPU time per request, grouped (flat)",
+            f"{results.server_cpu_ms_per_grouped_request:.2f} ms "
+            f"({results.server_cpu_ms_per_flat_request:.2f} ms)",
         ),
     ]
     lines = ["| measure | value |", "| --- | --- |", *(f"| {name} | {value} |" for name, value in rows)]
