@@ -21,6 +21,12 @@ SHARED_DATA = Path(os.environ.get("EXTEXIFY_SHARED_DATA", ROOT.parent / "shared"
 SOURCE_TARBALL = SHARED_DATA / "detexify-source.tar.gz"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_data_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every server the tests start keeps its default sample store in a temporary folder, not the user's."""
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+
+
 @pytest.fixture(scope="session")
 def source_tarball() -> Path:
     """The shared Detexify source tarball; the tests need it, so its absence is an error."""
