@@ -7,8 +7,9 @@ dispatch. Framing (`Content-Length` headers) is read here too, for stdio and TCP
 
 A body that does not decode (not JSON, nested too deeply, a number of more than 4,300 digits) is a Parse
 error, answered with its id when that can be read from its top level (else null); a message that is no
-request is an Invalid Request; params that do not fit their method are Invalid Params. A bad
-notification is logged, never answered.
+request is an Invalid Request; params that do not fit their method are Invalid Params. Until an
+`initialize` succeeds, any other request is ServerNotInitialized and any notification but `exit` is
+dropped. A bad notification is logged, never answered.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pygls.exceptions import (
     JsonRpcInvalidParams,
     JsonRpcInvalidRequest,
     JsonRpcParseError,
+    JsonRpcServerNotInitialized,
 )
 from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import MsgId
@@ -116,6 +118,8 @@ class ExtexifyProtocol(LanguageServerProtocol):
         super().__init__(*args, **kwargs)
         # Set by `exit`: the transport then closes this client's connection (on stdio, the process).
         self.exit_code: int | None = None
+        # Set once `initialize` has succeeded: before, LSP allows only `initialize` and `exit`.
+        self.initialized = False
 
     def handle_body(self, body: bytes) -> None:
         """Decode, check and dispatch one message; answer a request that cannot be dispatched."""
@@ -161,6 +165,8 @@ class ExtexifyProtocol(LanguageServerProtocol):
         method = message["method"]
         if self._shutdown and method != types.EXIT:
             raise JsonRpcInvalidRequest.of("the server is shutting down: only exit is accepted")
+        if not self.initialized and method not in (types.INITIALIZE, types.EXIT):
+            raise JsonRpcServerNotInitialized(f"{method!r:.80} before initialize: initialize first")
         fallback = JsonRPCRequestMessage if is_request else JsonRPCNotification
         try:
             structured = self._converter.structure(message, self.get_message_type(method) or fallback)
@@ -211,7 +217,9 @@ class ExtexifyProtocol(LanguageServerProtocol):
                 urlparse(uri)
             except ValueError as error:  # "Invalid IPv6 URL"
                 raise JsonRpcInvalidParams.of(f"{uri!r:.80} is not a URI: {error}") from None
-        return (yield from super().lsp_initialize(params))
+        result = yield from super().lsp_initialize(params)
+        self.initialized = True  # not when a handler failed: then nothing but initialize or exit goes on
+        return result
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:

@@ -30,12 +30,13 @@ from tests.extexify_lsp.lsp_client import (
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = (
+PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR, SERVER_NOT_INITIALIZED = (
     -32700,
     -32600,
     -32601,
     -32602,
     -32603,
+    -32002,
 )
 GOOD_PARAMS = {"strokes": LEQ, "limit": 3}
 DEEP = "[" * 5000 + "]" * 5000
@@ -172,6 +173,40 @@ async def test_initialize_with_a_malformed_root_uri_is_invalid_params(port: int)
         assert "is not a URI: Invalid IPv6 URL" in answer["error"]["message"]
     await connection.initialize()
     await assert_recognizes(connection, "then")
+    await connection.close()
+
+
+DOCUMENT_URI = "file:///extexify-test/before-initialize.tex"
+
+
+async def assert_not_initialized(connection: RawConnection) -> None:
+    """Requests are ServerNotInitialized and notifications dropped (the document is never opened)."""
+    document = {"uri": DOCUMENT_URI, "languageId": "latex", "version": 1, "text": "$x$"}
+    await connection.send_message(
+        {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": document}}
+    )
+    hover = {"textDocument": {"uri": DOCUMENT_URI}, "position": {"line": 0, "character": 1}}
+    for msg_id, (method, params) in enumerate([(RECOGNIZE_STROKES, GOOD_PARAMS), (HOVER, hover)]):
+        answer = await connection.request(f"early-{msg_id}", method, params)
+        assert answer["error"]["code"] == SERVER_NOT_INITIALIZED, answer
+        assert "before initialize" in answer["error"]["message"]
+    await connection.initialize()
+    answer = await connection.request("after", HOVER, hover)
+    assert answer["error"]["code"] == INVALID_PARAMS and "not open" in answer["error"]["message"], answer
+    await assert_recognizes(connection, "then")
+
+
+async def test_requests_before_initialize_are_server_not_initialized(port: int) -> None:
+    connection = await RawConnection.tcp(port)
+    await assert_not_initialized(connection)
+    await connection.close()
+
+
+async def test_requests_after_a_failed_initialize_are_server_not_initialized(port: int) -> None:
+    connection = await RawConnection.tcp(port)
+    params = {"processId": None, "rootUri": "file://[::1/x", "capabilities": {}}
+    assert (await connection.request("bad", "initialize", params))["error"]["code"] == INVALID_PARAMS
+    await assert_not_initialized(connection)
     await connection.close()
 
 
@@ -313,8 +348,10 @@ async def test_an_internal_error_carries_no_traceback(caplog: pytest.LogCaptureF
 
     sent: list[bytes] = []
     server.protocol.set_writer(type("Writer", (), {"write": lambda self, data: sent.append(data)})())
+    initialize = {"processId": None, "rootUri": None, "capabilities": {}}
+    server.protocol.handle_body(body(0, json.dumps(initialize), method="initialize"))  # type: ignore[attr-defined]
     with caplog.at_level(logging.ERROR):
         server.protocol.handle_body(body(1, "{}", method="test/fail"))  # type: ignore[attr-defined]
-    answer = json.loads(sent[0].partition(b"\r\n\r\n")[2])
+    answer = json.loads(sent[-1].partition(b"\r\n\r\n")[2])
     assert answer["error"] == {"code": INTERNAL_ERROR, "message": "ZeroDivisionError: division by zero"}
     assert "Traceback" in caplog.text and "ZeroDivisionError" in caplog.text
