@@ -445,9 +445,8 @@ async def test_each_alternative_inserts_itself_with_its_own_edits(
     for alternative in alternatives:
         edits = [alternative["textEdit"], *alternative["additionalTextEdits"]]
         edited = apply_edits(text, [CONVERTER.structure(e, types.TextEdit) for e in edits])
-        assert edited == expected_document(preamble, body, as_item(alternative), in_math), alternative[
-            "label"
-        ]
+        expected = expected_document(preamble, body, as_item(alternative), in_math)
+        assert edited == expected, alternative["label"]
 
 
 async def test_groups_false_answers_one_item_per_symbol(grouped_client: LanguageClient) -> None:
