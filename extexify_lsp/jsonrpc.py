@@ -205,6 +205,11 @@ class ExtexifyProtocol(LanguageServerProtocol):
         if error is not None and error.code == JsonRpcInternalError.CODE:
             # pygls attaches the traceback, with the server's file paths: it is in the log instead.
             error = types.ResponseError(code=error.code, message=error.message)
+        if error is None and isinstance(result, dict):
+            # Already JSON (completion's thousand items): sent as it is, not walked again by cattrs.
+            self._result_types.pop(msg_id, None)
+            self._send_data({"jsonrpc": self.VERSION, "id": msg_id, "result": result})
+            return
         super()._send_response(msg_id, result, error)
 
     @lsp_method(types.INITIALIZE)

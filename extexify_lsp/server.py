@@ -121,6 +121,13 @@ class ExtexifyLanguageServer(LanguageServer):
         )
         return support is not None and prop in support.properties
 
+    def completion_defaults(self, prop: str) -> bool:
+        """Whether the client takes the item property `prop` (e.g. editRange) from a list's itemDefaults."""
+        defaults = get_capability(
+            self.client_capabilities, "text_document.completion.completion_list.item_defaults", None
+        )
+        return defaults is not None and prop in defaults
+
     def hover_markdown(self) -> bool:
         formats = get_capability(self.client_capabilities, "text_document.hover.content_format", None)
         return formats is None or types.MarkupKind.Markdown in formats
@@ -272,9 +279,7 @@ def create_server(
         types.CompletionOptions(trigger_characters=["\\"], resolve_provider=True),
     )
     @answers_invalid_params
-    def on_completion(
-        ls: ExtexifyLanguageServer, params: types.CompletionParams
-    ) -> types.CompletionList | None:
+    def on_completion(ls: ExtexifyLanguageServer, params: types.CompletionParams) -> dict[str, object] | None:
         return complete_command(ls, params)
 
     @server.feature(types.COMPLETION_ITEM_RESOLVE)

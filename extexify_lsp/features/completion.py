@@ -1,50 +1,103 @@
 """`textDocument/completion` after a backslash: every symbol command, with its package edit.
 
-With over a thousand items, documentation goes only to clients that cannot ask for it later
-through `completionItem/resolve`; the others get it for the item they show.
+With over a thousand items the answer is built in JSON form from parts made once per process: each
+symbol's label, kind, detail, data (and documentation, for clients that cannot ask for it later through
+`completionItem/resolve`). Per request only the sort text and the edits vary; clients that take an
+`itemDefaults.editRange` get the range once for the whole list.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
+from lsprotocol.converters import get_converter
 
 from extexify_lsp.features.documents import open_document
 from extexify_lsp.features.glyphs import documentation_glyph
-from extexify_lsp.items import completion_sort_text, placement, symbol_documentation, symbol_item
+from extexify_lsp.items import (
+    Placement,
+    completion_sort_text,
+    placement,
+    symbol_documentation,
+    symbol_edits,
+    symbol_item,
+)
 from extexify_lsp.latex import command_start
 from extexify_lsp.positions import offset_at
 from extexify_lsp.protocol import InvalidParamsError
 
 if TYPE_CHECKING:
     from extexify_lsp.features.context import Server
+    from extexify_lsp.symbols import Symbol, SymbolTable
+
+CONVERTER = get_converter()
+# A JSON object, as the client receives it.
+Json = dict[str, object]
 
 
-def complete_command(server: Server, params: types.CompletionParams) -> types.CompletionList | None:
-    """All symbol commands when the cursor ends a partial `\\command`; None elsewhere."""
+def complete_command(server: Server, params: types.CompletionParams) -> Json | None:
+    """All symbol commands when the cursor ends a partial `\\command`, as a CompletionList in JSON form;
+    None elsewhere."""
     document = open_document(server.workspace, params.text_document.uri)
-    text = document.source
     offset = offset_at(document, params.position)
-    start = command_start(text, offset)
+    start = command_start(document.source, offset)
     if start is None:
         return None
     # The item replaces the typed `\lefta...` from its backslash; no $...$ wrapping while typing.
     where = placement(document, start, offset, wrap_for_mode=False)
-    markdown = server.completion_markdown()
-    documented = not server.completion_resolves("documentation")
-    items = [
-        symbol_item(
+    edit_range = CONVERTER.unstructure(where.range)
+    defaults = server.completion_defaults("editRange")
+    package_edits = _PackageEdits(where)
+    items = []
+    for symbol, parts in _symbol_parts(
+        server.symbols, server.completion_markdown(), not server.completion_resolves("documentation")
+    ):
+        item = {**parts, "sortText": completion_sort_text(symbol, where)}
+        if defaults:
+            item["textEditText"] = symbol.command
+        else:
+            item["textEdit"] = {"range": edit_range, "newText": symbol.command}
+        if additional := package_edits.of(symbol):
+            item["additionalTextEdits"] = additional
+        items.append(item)
+    answer: Json = {"isIncomplete": False, "items": items}
+    if defaults:
+        answer["itemDefaults"] = {"editRange": edit_range}
+    return answer
+
+
+@lru_cache(maxsize=8)
+def _symbol_parts(symbols: SymbolTable, markdown: bool, documented: bool) -> tuple[tuple[Symbol, Json], ...]:
+    """Each command symbol with the JSON of its item's parts that no document changes."""
+    return tuple(
+        (
             symbol,
-            sort_text=completion_sort_text(symbol, where),
-            markdown=markdown,
-            where=where,
-            documented=documented,
+            CONVERTER.unstructure(
+                symbol_item(symbol, sort_text="", markdown=markdown, documented=documented)
+            ),
         )
-        for symbol in server.symbols
+        for symbol in symbols
         if symbol.command.startswith("\\")
-    ]
-    return types.CompletionList(is_incomplete=False, items=items)
+    )
+
+
+class _PackageEdits:
+    """The `\\usepackage` edits of one placement, in JSON form, made once per package and font encoding.
+
+    Nothing is wrapped while typing, so the edits depend on nothing else.
+    """
+
+    def __init__(self, where: Placement) -> None:
+        self.where = where
+        self.edits: dict[tuple[str | None, str], list[Json]] = {}
+
+    def of(self, symbol: Symbol) -> list[Json]:
+        key = (symbol.package, symbol.fontenc)
+        if key not in self.edits:
+            self.edits[key] = CONVERTER.unstructure(symbol_edits(symbol, self.where)[1])
+        return self.edits[key]
 
 
 def resolve_item(server: Server, item: types.CompletionItem) -> types.CompletionItem:

@@ -51,6 +51,10 @@ class Server(Protocol):
         """Whether the client fills in the item property `prop` later, through `completionItem/resolve`."""
         ...
 
+    def completion_defaults(self, prop: str) -> bool:
+        """Whether the client takes the item property `prop` from a completion list's itemDefaults."""
+        ...
+
     def hover_markdown(self) -> bool:
         """Whether hover contents may be Markdown."""
         ...

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
-from pytest_lsp import LanguageClient
+from pytest_lsp import LanguageClient, client_capabilities
 
+from tests.extexify_lsp.conftest import CLIENTS
 from tests.extexify_lsp.lsp_client import cursor, open_document
 
 pytestmark = [
@@ -31,6 +32,15 @@ async def complete(
 
 def by_id(result: types.CompletionList) -> dict[str, types.CompletionItem]:
     return {item.data["symbolId"]: item for item in result.items}
+
+
+def text_edit(result: types.CompletionList, item: types.CompletionItem) -> types.TextEdit:
+    """The edit `item` makes: its own, or its text over the list's default range (Neovim's clients)."""
+    if item.text_edit is not None:
+        assert isinstance(item.text_edit, types.TextEdit)
+        return item.text_edit
+    assert result.item_defaults is not None and isinstance(result.item_defaults.edit_range, types.Range)
+    return types.TextEdit(result.item_defaults.edit_range, item.text_edit_text or item.label)
 
 
 async def test_completion_lists_every_symbol_command(client: LanguageClient) -> None:
@@ -61,7 +71,7 @@ async def test_documentation_comes_inline_or_on_resolve(client: LanguageClient) 
     assert isinstance(documentation, types.MarkupContent)
     assert documentation.kind == types.MarkupKind.Markdown
     assert "amssymb" in documentation.value and "⩽" in documentation.value and "U+2A7D" in documentation.value
-    assert leqslant.label == "\\leqslant" and leqslant.text_edit.new_text == "\\leqslant"
+    assert leqslant.label == "\\leqslant" and text_edit(result, leqslant).new_text == "\\leqslant"
 
 
 @pytest.mark.parametrize("data", [None, {}, {"symbolId": "latex:nowhere:nothing"}, {"symbolId": 3}])
@@ -76,7 +86,7 @@ async def test_completion_replaces_the_typed_prefix_and_adds_the_package(client:
     result, _ = await complete(client, "", r"$x \le|$")
     leqslant = by_id(result)["latex:amssymb:leqslant"]
     # Line 2 is `$x \le$`: the typed `\le` (characters 3 to 6) becomes the command.
-    assert leqslant.text_edit == types.TextEdit(
+    assert text_edit(result, leqslant) == types.TextEdit(
         range=types.Range(types.Position(2, 3), types.Position(2, 6)), new_text="\\leqslant"
     )
     assert list(leqslant.additional_text_edits) == [
@@ -86,7 +96,7 @@ async def test_completion_replaces_the_typed_prefix_and_adds_the_package(client:
         )
     ]
     alpha = by_id(result)["latex:latex2e:alpha"]
-    assert alpha.text_edit.new_text == "\\alpha" and not alpha.additional_text_edits
+    assert text_edit(result, alpha).new_text == "\\alpha" and not alpha.additional_text_edits
 
 
 async def test_no_package_edit_when_the_preamble_loads_it(client: LanguageClient) -> None:
@@ -121,7 +131,7 @@ async def test_symbols_for_the_mode_at_the_cursor_sort_first(
         i for i, m in enumerate(modes) if m == other
     )
     # While typing, nothing is wrapped in $...$ or \text{...}: the user chose where the command goes.
-    assert all(item.text_edit.new_text == item.label for item in result.items)
+    assert all(text_edit(result, item).new_text == item.label for item in result.items)
 
 
 @pytest.mark.parametrize("body", ["Plain text|", "$x|$", "\\alpha |"])
@@ -137,3 +147,37 @@ async def test_plain_text_documentation_for_clients_without_markdown(
     documentation = by_id(result)["latex:amssymb:leqslant"].documentation
     assert isinstance(documentation, str)
     assert "`" not in documentation and "\\usepackage{amssymb}" in documentation
+
+
+def takes_default_edit_range(client: LanguageClient) -> bool:
+    completion_list = client.capabilities.text_document.completion.completion_list
+    return completion_list is not None and "editRange" in (completion_list.item_defaults or ())
+
+
+async def test_the_clients_cover_both_list_shapes() -> None:
+    """The `client` fixture's editors: Neovim takes itemDefaults.editRange, VS Code 1.65 does not."""
+    supports = {name: client_capabilities(name).text_document.completion.completion_list for name in CLIENTS}
+    assert "editRange" in supports["neovim"].item_defaults
+    assert supports["visual-studio-code"] is None
+
+
+async def test_the_edit_range_comes_once_for_clients_that_take_item_defaults(client: LanguageClient) -> None:
+    result, _ = await complete(client, "", r"$x \le|$")
+    typed = types.Range(types.Position(2, 3), types.Position(2, 6))
+    if takes_default_edit_range(client):  # Neovim: each item carries its text only
+        assert result.item_defaults == types.CompletionItemDefaults(edit_range=typed)
+        assert all(item.text_edit is None and item.text_edit_text == item.label for item in result.items)
+    else:  # VS Code: each item its whole edit
+        assert result.item_defaults is None
+        assert all(item.text_edit == types.TextEdit(typed, item.label) for item in result.items)
+
+
+async def test_documents_with_different_preambles_get_their_own_edits(client: LanguageClient) -> None:
+    """The items' unchanging parts are made once; the sort text and package edits are each document's."""
+    loaded, _ = await complete(client, "\\usepackage{amssymb}\n", r"Text \le|")
+    bare, _ = await complete(client, "", r"$x \le|$")
+    loaded_item, bare_item = by_id(loaded)["latex:amssymb:leqslant"], by_id(bare)["latex:amssymb:leqslant"]
+    assert not loaded_item.additional_text_edits and bare_item.additional_text_edits
+    assert loaded_item.sort_text == "2\\leqslant" and bare_item.sort_text == "1\\leqslant"
+    assert loaded_item.data == bare_item.data and loaded_item.detail == bare_item.detail
+    assert text_edit(loaded, loaded_item).range != text_edit(bare, bare_item).range

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
+from lsprotocol.converters import get_converter
 from pygls.workspace import TextDocument, Workspace
 
 from extexify_lsp.features.completion import complete_command, resolve_item
@@ -41,6 +42,7 @@ class InProcessServer:
     workspace: Workspace = field(default_factory=lambda: Workspace(None))
     markdown: bool = True
     resolved: frozenset[str] = frozenset()
+    defaults: frozenset[str] = frozenset()
     glyph_images: bool = False
     drawings: RecentDrawings = field(default_factory=RecentDrawings)
 
@@ -64,6 +66,9 @@ class InProcessServer:
 
     def completion_resolves(self, prop: str) -> bool:
         return prop in self.resolved
+
+    def completion_defaults(self, prop: str) -> bool:
+        return prop in self.defaults
 
     def hover_markdown(self) -> bool:
         return self.markdown
@@ -92,13 +97,21 @@ def opened(server: Server, marked: str) -> tuple[types.TextDocumentIdentifier, t
 DOCUMENT = "\\documentclass{article}\n\\begin{document}\n%s\n\\end{document}\n"
 
 
-def test_completion_replaces_the_typed_command_and_adds_its_package(server: Server) -> None:
-    document, position = opened(server, DOCUMENT % "$x \\le|$")
+def completion(
+    server: Server, document: types.TextDocumentIdentifier, position: types.Position
+) -> types.CompletionList:
+    """The completion list at `position`, which must be one; it comes in JSON form."""
     result = complete_command(server, types.CompletionParams(document, position))
     assert result is not None
+    return get_converter().structure(result, types.CompletionList)
+
+
+def test_completion_replaces_the_typed_command_and_adds_its_package(server: Server) -> None:
+    document, position = opened(server, DOCUMENT % "$x \\le|$")
+    result = completion(server, document, position)
     leqslant = next(item for item in result.items if item.label == "\\leqslant")
     assert leqslant.text_edit == types.TextEdit(types.Range(types.Position(2, 3), position), "\\leqslant")
-    assert leqslant.additional_text_edits == [
+    assert list(leqslant.additional_text_edits) == [
         types.TextEdit(types.Range(types.Position(0, 23), types.Position(0, 23)), "\n\\usepackage{amssymb}")
     ]
     assert leqslant.documentation is not None
@@ -109,7 +122,7 @@ def test_completion_leaves_documentation_to_resolve_when_the_client_resolves_it(
 ) -> None:
     server = InProcessServer(recognizer, resolved=frozenset({"documentation"}), markdown=False)
     document, position = opened(server, DOCUMENT % "Text \\guil|")
-    result = complete_command(server, types.CompletionParams(document, position))
+    result = completion(server, document, position)
     guillemot = next(item for item in result.items if item.label == "\\guillemotleft")
     assert guillemot.documentation is None
     documentation = resolve_item(server, guillemot).documentation
