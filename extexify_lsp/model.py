@@ -43,7 +43,7 @@ class ModelConfig:
         unknown = set(raw) - known
         if unknown:
             raise ValueError(f"unknown model config fields {sorted(unknown)}")
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
         return cls(**values)
 
 
@@ -86,3 +86,14 @@ class SymbolNet(nn.Module):
         """(B, C, S, S) rendered drawings -> (B, num_classes) logits."""
         features = self.features(images)  # (B, widths[-1], S / 2**stages, S / 2**stages), (B, 128, 4, 4)
         return self.classifier(features)  # (B, num_classes)
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, S, S) rendered drawings -> (B, hidden) embeddings: the penultimate layer."""
+        return self.embed_and_classify(images)[0]
+
+    def embed_and_classify(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, S, S) -> the (B, hidden) embeddings and the (B, num_classes) logits, in one pass."""
+        features = self.features(images)  # (B, 128, 4, 4)
+        # classifier[:-1]: flatten, dropout, Linear + BN + ReLU, dropout (the dropouts are identities in eval)
+        embeddings = self.classifier[:-1](features)  # (B, hidden), >= 0 after the ReLU
+        return embeddings, self.classifier[-1](embeddings)  # (B, hidden), (B, num_classes)

@@ -2,6 +2,8 @@
 
 One `Personal` per store, shared by every connection of a server process (`Stores` opens each store once).
 Store calls run on a thread of its own: PostgreSQL waits on the network, SQLite on another server's write.
+Once the server hands it its model (`use_model`), it also keeps the stored samples embedded by that model
+(`index`, see personal_index.py), updated whenever the store changes and rebuilt when the model does.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from extexify_lsp.personal_index import Embedded, FusionConfig, PersonalIndex, embed_samples
 from extexify_lsp.protocol import RequestFailedError
 from extexify_lsp.store import (
     OFF,
@@ -26,6 +29,9 @@ from extexify_lsp.store import (
     describe_store,
     open_store,
 )
+
+if TYPE_CHECKING:
+    from extexify_lsp.recognizer import Recognizer
 
 logger = logging.getLogger("extexify_lsp")
 
@@ -45,6 +51,13 @@ class Personal:
         self.revision: int | None = None  # the store's revision the user symbols were read at
         self._checked = -REFRESH_S
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extexify-store")
+        self.fusion = FusionConfig()
+        self.recognizer: Recognizer | None = None
+        # The samples embedded by `recognizer`'s model, and what recognition uses of them (None: nothing).
+        self.index: PersonalIndex | None = None
+        self._embedded: Embedded | None = None
+        self._read = 0  # samples read from the store into `_embedded`, including any that did not parse
+        self._indexing: Future[None] | None = None
 
     @classmethod
     def open(cls, spec: str | None) -> Personal:
@@ -73,7 +86,56 @@ class Personal:
     def _reload(self, store: SampleStore) -> None:
         revision = store.revision()
         self.user_symbols = {symbol.id: symbol for symbol in store.symbols()}
+        if self.recognizer is not None:
+            self._update_index(store, self.recognizer)
         self.revision = revision
+
+    def use_model(self, recognizer: Recognizer) -> None:
+        """Embed the stored samples with `recognizer`'s model (on the store thread, from now), and keep
+        them embedded as the store changes; a different model re-embeds them all."""
+        if self.store is None or self.recognizer is recognizer:
+            return
+        self.recognizer = recognizer
+        store = self.store
+
+        def index() -> None:
+            try:
+                self._update_index(store, recognizer)
+            except StoreError as error:
+                logger.warning("cannot read the stored samples yet: %s", error)
+
+        self._indexing = self._thread.submit(index)
+
+    def _update_index(self, store: SampleStore, recognizer: Recognizer) -> None:
+        """Bring the embedded samples up to date with the store (store thread)."""
+        embedded = self._embedded
+        if embedded is None or embedded.model_version != recognizer.version:
+            samples = store.samples()
+            embedded, self._read = embed_samples(recognizer, samples), len(samples)
+            logger.info("embedded %d stored samples for model %.12s", len(embedded), recognizer.version)
+        else:
+            total = sum(store.counts().values())
+            last = int(embedded.sample_ids.max()) if len(embedded) else 0
+            new = store.samples(after_id=last)
+            if total != self._read + len(new):  # some were forgotten (or added meanwhile): keep what is there
+                embedded = embedded.keep({sample.id for sample in store.samples(after_id=0)})
+                self._read = len(embedded)
+            embedded, self._read = embedded.plus(embed_samples(recognizer, new)), self._read + len(new)
+        self._embedded = embedded
+        self.index = (
+            PersonalIndex(recognizer.symbols, recognizer.groups, embedded, self.user_symbols, self.fusion)
+            if len(embedded)
+            else None
+        )
+
+    async def current_index(self, model_version: str) -> PersonalIndex | None:
+        """The samples as recognition uses them for the model `model_version`, after any change another
+        server made (checked at most once a second); None when there are none or personalization is off."""
+        if self._indexing is not None and not self._indexing.done():
+            await asyncio.wrap_future(self._indexing)
+        await self.refresh()
+        index = self.index
+        return index if index is not None and index.model_version == model_version else None
 
     def require(self) -> SampleStore:
         """The store; RequestFailedError saying why personalization is off when there is none."""

@@ -159,6 +159,12 @@ class Recognizer:
         self.groups = SymbolGroups.alone() if groups is None else groups
         self.glyphs = glyphs
 
+    @property
+    def version(self) -> str:
+        """What the model is: its weights' sha256 ("" for a model built in memory)."""
+        weights = self.metadata.get("weights")
+        return str(weights.get("sha256", "")) if isinstance(weights, dict) else ""
+
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "auto") -> Recognizer:
         """Load an artifact (its directory, .json or .safetensors file; default: the shipped model)."""
@@ -203,6 +209,25 @@ class Recognizer:
             images = self.images(drawings[start : start + BATCH]).to(self.device)
             out.append(self.model(images).softmax(dim=1).cpu())  # (B, num_symbols)
         return torch.cat(out) if out else torch.zeros(0, len(self.symbols))
+
+    @torch.inference_mode()
+    def embed_and_classify(
+        self, drawings: Sequence[Sequence[np.ndarray]]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embeddings (N, hidden) and probabilities (N, num_symbols) from one forward pass, on the CPU."""
+        embeddings, probabilities = [], []
+        for start in range(0, len(drawings), BATCH):
+            images = self.images(drawings[start : start + BATCH]).to(self.device)
+            embedded, logits = self.model.embed_and_classify(images)  # (B, hidden), (B, num_symbols)
+            embeddings.append(embedded.cpu())
+            probabilities.append(logits.softmax(dim=1).cpu())
+        if not embeddings:
+            return torch.zeros(0, self.model.config.hidden), torch.zeros(0, len(self.symbols))
+        return torch.cat(embeddings), torch.cat(probabilities)
+
+    def embed(self, drawings: Sequence[Sequence[np.ndarray]]) -> torch.Tensor:
+        """The model's embedding of each drawing (its penultimate layer): (N, hidden), on the CPU."""
+        return self.embed_and_classify(drawings)[0]
 
     def recognize_batch(self, drawings: Sequence[list[np.ndarray]], limit: int = 10) -> list[list[Candidate]]:
         """The `limit` most likely symbols for each drawing, best first."""

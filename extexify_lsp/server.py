@@ -8,6 +8,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
 import numpy as np
@@ -24,7 +25,7 @@ from extexify_lsp.features.hover import hover_symbol
 from extexify_lsp.features.recognize import recognize_strokes
 from extexify_lsp.features.teach import forget, record_choice, taught, teach
 from extexify_lsp.glyphs import GlyphAtlas
-from extexify_lsp.jsonrpc import ExtexifyProtocol
+from extexify_lsp.jsonrpc import ExtexifyProtocol, refused
 from extexify_lsp.personal import Personal, RecentDrawings, Stores
 from extexify_lsp.protocol import (
     FORGET,
@@ -81,6 +82,7 @@ class ExtexifyLanguageServer(LanguageServer):
         # Shared by the process's connections; a client's initializationOptions may name another store.
         self.stores = Stores(OFF) if stores is None else stores
         self.personal: Personal = self.stores.get()
+        self.personal.use_model(recognizer)
         self.drawings = RecentDrawings()  # this connection's, for recording choices
 
     @property
@@ -102,6 +104,19 @@ class ExtexifyLanguageServer(LanguageServer):
         return await loop.run_in_executor(
             self.inference, lambda: self.recognizer.probabilities([drawing])[0].numpy()
         )
+
+    async def recognition(self, drawing: list[np.ndarray]) -> tuple[np.ndarray, Ranker]:
+        """The drawing's probabilities with the user's samples fused in, and the ranker for them (over the
+        model's symbols and the user's); both from one forward pass on the inference thread."""
+        index = await self.personal.current_index(self.recognizer.version)
+        if index is None:
+            return await self.probabilities(drawing), self.ranker
+
+        def fused() -> np.ndarray:
+            embeddings, probabilities = self.recognizer.embed_and_classify([drawing])
+            return index.fuse(probabilities[0].numpy(), embeddings[0].numpy())
+
+        return await asyncio.get_running_loop().run_in_executor(self.inference, fused), index.ranker
 
     def disconnect(self) -> None:
         """Stop forwarding logs to this server's client, which has gone."""
@@ -133,8 +148,14 @@ class ExtexifyLanguageServer(LanguageServer):
         return formats is None or types.MarkupKind.Markdown in formats
 
 
+# The server of the connection whose task logs: set by the transport in each connection's task (and so
+# in its handlers' tasks); unset outside them (start-up, signals, threads), where records concern everyone.
+CONNECTION: ContextVar[LanguageServer | None] = ContextVar("extexify_connection", default=None)
+
+
 class ClientLogHandler(logging.Handler):
-    """Forwards extexify's log records to the client as `window/logMessage`, from any thread."""
+    """Forwards extexify's log records to the client as `window/logMessage`, from any thread: those about
+    its own connection or the whole process, never what a client sent that was refused."""
 
     def __init__(self, server: LanguageServer) -> None:
         super().__init__(logging.INFO)
@@ -142,7 +163,9 @@ class ClientLogHandler(logging.Handler):
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self.loop is None or self.loop.is_closed():
+        if self.loop is None or self.loop.is_closed() or record.name.startswith(refused.name):
+            return
+        if (connection := CONNECTION.get()) is not None and connection is not self.server:
             return
         params = types.LogMessageParams(
             type=_LOG_LEVELS.get(record.levelno, types.MessageType.Log), message=self.format(record)
@@ -163,7 +186,7 @@ def answers_invalid_params(handler: _Handler) -> _Handler:
     def invalid(error: InvalidParamsError | RequestFailedError) -> JsonRpcException:
         if isinstance(error, RequestFailedError):
             return JsonRpcRequestFailed(str(error))
-        logger.debug("%s: invalid params: %s", handler.__name__, error)
+        refused.info("%s: invalid params: %s", handler.__name__, error)
         return JsonRpcInvalidParams(str(error))
 
     # pygls awaits coroutine functions and calls the rest: the wrapper must stay what the handler is.
@@ -218,6 +241,7 @@ def create_server(
         if isinstance(spec, str):
             # Off the loop: opening a PostgreSQL store waits for the network, the other clients need not.
             ls.personal = await asyncio.to_thread(ls.stores.get, spec)
+            ls.personal.use_model(ls.recognizer)
         elif spec is not None:
             logger.warning(
                 "ignored initializationOptions.%s: it must be a string, got %.80r", STORE_OPTION, spec

@@ -43,6 +43,11 @@ class Server(Protocol):
         """The model's probability for every symbol (label order), for the drawing."""
         ...
 
+    async def recognition(self, drawing: list[np.ndarray]) -> tuple[np.ndarray, Ranker]:
+        """The drawing's probabilities with the user's samples fused in (user symbols after the model's),
+        and the ranker over those symbols."""
+        ...
+
     def completion_markdown(self) -> bool:
         """Whether completion documentation may be Markdown."""
         ...

@@ -34,14 +34,14 @@ async def recognize_strokes(server: Server, raw_params: object) -> types.Complet
         document = open_document(server.workspace, params.uri)
         offset = offset_at(document, params.position)
         where = placement(document, offset, offset, wrap_for_mode=True)
-    probabilities = await server.probabilities(params.drawing)
+    probabilities, ranker = await server.recognition(params.drawing)  # with the user's samples
     drawing_id = server.drawings.remember(params.strokes)
     if params.groups:
-        answers = server.ranker.grouped(probabilities, params.limit, label_preference(where))
+        answers = ranker.grouped(probabilities, params.limit, label_preference(where))
     else:
         in_math = None if where is None else where.in_math
         answers = [
-            GroupAnswer(c, (), c.score) for c in server.ranker.flat(probabilities, params.limit, in_math)
+            GroupAnswer(c, (), c.score) for c in ranker.flat(probabilities, params.limit, in_math)
         ]
     markdown = server.completion_markdown()
     items = []

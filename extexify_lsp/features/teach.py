@@ -146,6 +146,7 @@ async def record_choice(server: PersonalServer, arguments: tuple[object, ...]) -
         sample_id = await personal.call(add)
     except UnknownSymbolError as error:
         raise InvalidParamsError(f"unknown symbolId: {error}") from None
+    await personal.refresh(force=True)  # the next drawing already ranks with this choice
     return {"sampleId": sample_id, "symbolId": symbol_id}
 
 

@@ -61,6 +61,9 @@ class InProcessServer:
     async def probabilities(self, drawing: list[np.ndarray]) -> np.ndarray:
         return self.recognizer.probabilities([drawing])[0].numpy()
 
+    async def recognition(self, drawing: list[np.ndarray]) -> tuple[np.ndarray, Ranker]:
+        return await self.probabilities(drawing), self.ranker  # no store: the model alone
+
     def completion_markdown(self) -> bool:
         return self.markdown
 
