@@ -5,6 +5,22 @@
 export const RECOGNIZE_STROKES = "extexify/recognizeStrokes";
 /** Custom request: glyph images of symbols, for those KaTeX cannot typeset. */
 export const GLYPHS = "extexify/glyphs";
+/** Custom request: store the drawing as a sample of a known or a new symbol (the user's sample store). */
+export const TEACH = "extexify/teach";
+/** Custom request: remove one stored sample, or all samples of a symbol (and the symbol, if the user's). */
+export const FORGET = "extexify/forget";
+/** Custom request: the user's symbols and the model's symbols with stored samples. */
+export const TAUGHT = "extexify/taught";
+/** Workspace command (run with `workspace/executeCommand`): every item's `command`, run once it is inserted. */
+export const RECORD_CHOICE = "extexify.recordChoice";
+/** LSP `RequestFailed`: e.g. teaching while personalization is off (the message says why). */
+export const REQUEST_FAILED = -32803;
+/** A command a user may teach: a control word (`\mycirc`) or a control symbol (`\{`). */
+export const COMMAND_PATTERN = /^\\(?:[A-Za-z]+|[^A-Za-z\s])$/;
+/** A package name a taught symbol may need. */
+export const PACKAGE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+/** The most characters of a taught command or package name. */
+export const MAX_NAME = 64;
 /** The most symbols one `extexify/glyphs` request may ask for. */
 export const MAX_GLYPH_IDS = 200;
 /** The most candidates one request may ask for (`limit`). */
@@ -79,6 +95,43 @@ export interface GlyphsParams {
 export interface GlyphsResult {
   /** Each asked id: a `data:image/png;base64,...` URI, or null when the server has no glyph for it. */
   glyphs: Record<string, string | null>;
+}
+
+/** A symbol to teach: `command` at most MAX_NAME characters matching COMMAND_PATTERN, likewise `package`. */
+export interface NewSymbol {
+  command: string;
+  /** Absent (or "latex2e"): core LaTeX. */
+  package?: string;
+  /** Server default "math". */
+  mode?: SymbolMode;
+}
+
+export type TeachParams = { strokes: Stroke[]; symbolId: string } | { strokes: Stroke[]; symbol: NewSymbol };
+
+export interface TeachResult {
+  sampleId: number;
+  /** The model's id when it has this command and package; else the user symbol's (`user:\cmd[@package]`). */
+  symbolId: string;
+}
+
+export type ForgetParams = { sampleId: number } | { symbolId: string };
+
+export interface ForgetResult {
+  removed: number;
+}
+
+export interface TaughtSymbol {
+  symbolId: string;
+  command: string;
+  package: string | null;
+  mode: SymbolMode;
+  samples: number;
+  /** A symbol the user taught (not one of the model's). */
+  user: boolean;
+}
+
+export interface TaughtResult {
+  symbols: TaughtSymbol[];
 }
 
 export interface MarkupContent {
