@@ -38,6 +38,9 @@ from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, LanguageS
 from pygls.protocol.json_rpc import MsgId
 
 logger = logging.getLogger("extexify_lsp")
+# What clients send that is refused: for the server's log at INFO, never sent back to a client, whose
+# every bad message would otherwise come back doubled as a `window/logMessage`.
+refused = logging.getLogger("extexify_lsp.refused")
 
 # Past this a message is refused rather than read into memory; a 20 MB document still fits.
 MAX_MESSAGE_BYTES = 64 * 2**20
@@ -70,7 +73,7 @@ async def read_frames(reader: AsyncReader) -> AsyncIterator[bytes]:
             try:
                 line = await reader.readline()
             except ValueError:  # asyncio's StreamReader: a line past its limit, which it has discarded
-                logger.warning("skipped a header line longer than the stream reader's limit")
+                refused.info("skipped a header line longer than the stream reader's limit")
                 continue
             if not line:
                 if headers:
@@ -80,13 +83,13 @@ async def read_frames(reader: AsyncReader) -> AsyncIterator[bytes]:
                 if length is not None:
                     break
                 if headers:
-                    logger.warning("skipped %d header lines without a Content-Length", headers)
+                    refused.info("skipped %d header lines without a Content-Length", headers)
                 headers = 0
                 continue
             headers += 1
             name, colon, value = line.partition(b":")
             if not colon:
-                logger.warning("skipped a line that is not a header: %.80r", line)
+                refused.info("skipped a line that is not a header: %.80r", line)
             elif name.strip().lower() == b"content-length":
                 length = _content_length(value.strip())
         yield await _read_body(reader, length)
@@ -144,7 +147,7 @@ class ExtexifyProtocol(LanguageServerProtocol):
             structured = self._check(message, msg_id is not None)
         except JsonRpcException as error:
             if msg_id is None:
-                logger.warning("ignored a notification %.80r: %s", message.get("method"), error.message)
+                refused.info("ignored a notification %.80r: %s", message.get("method"), error.message)
             else:
                 self._answer_error(msg_id, error)
             return
@@ -181,16 +184,16 @@ class ExtexifyProtocol(LanguageServerProtocol):
     def _receive_response(self, message: dict[str, Any]) -> None:
         """Hand a client's answer to one of our requests to pygls; a malformed one is logged and dropped."""
         if message.get("jsonrpc") != self.VERSION or not _is_id(message.get("id")):
-            logger.warning("ignored a malformed response with id %.80r", message.get("id"))
+            refused.info("ignored a malformed response with id %.80r", message.get("id"))
             return
         try:
             self.handle_message(self.structure_message(message))
         except Exception as error:  # nothing to answer: a response gets no response
-            logger.warning("ignored a response with id %.80r: %s", message["id"], error)
+            refused.info("ignored a response with id %.80r: %s", message["id"], error)
 
     def _answer_error(self, msg_id: MsgId | None, error: JsonRpcException) -> None:
         request = "a message without a usable id" if msg_id is None else f"request {msg_id!r:.80}"
-        logger.warning("answered %s: %s", request, error.message)
+        refused.info("answered %s: %s", request, error.message)
         # A dict: lsprotocol's converter would leave out a null id, which JSON-RPC requires.
         answer = {
             "jsonrpc": self.VERSION,

@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
 from extexify_lsp.jsonrpc import MAX_MESSAGE_BYTES, AsyncReader, FramingError, read_frames
-from extexify_lsp.server import ExtexifyLanguageServer
+from extexify_lsp.server import CONNECTION, ExtexifyLanguageServer
 
 logger = logging.getLogger("extexify_lsp")
 
@@ -71,6 +71,7 @@ async def _serve_stream(
     server: ExtexifyLanguageServer, reader: AsyncReader, writer: StdoutWriter | asyncio.StreamWriter
 ) -> int:
     """Answer the LSP messages read from `reader` through `writer` until the stream ends (0) or `exit`."""
+    CONNECTION.set(server)  # in this connection's task: its logs go to its client alone
     server.protocol.set_writer(writer)  # type: ignore[arg-type]  # a StreamWriter writes bytes too
     async for body in read_frames(reader):
         server.protocol.handle_body(body)
@@ -157,6 +158,7 @@ def serve_ws(
 
     async def connection(websocket: ServerConnection) -> None:
         server = new_server()
+        CONNECTION.set(server)  # in this connection's task: its logs go to its client alone
         server.protocol.set_writer(WebSocketWriter(websocket), include_headers=False)
         try:
             while server.protocol.exit_code is None:

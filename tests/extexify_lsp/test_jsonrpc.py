@@ -210,6 +210,54 @@ async def test_requests_after_a_failed_initialize_are_server_not_initialized(por
     await connection.close()
 
 
+LOG_MESSAGE = "window/logMessage"
+
+
+async def messages_until(connection: RawConnection, msg_id: object) -> list[dict]:
+    """Every message the server sends, notifications included, up to and including the answer to `msg_id`."""
+    messages: list[dict] = []
+    while not messages or messages[-1].get("id") != msg_id or "method" in messages[-1]:
+        message = await asyncio.wait_for(connection.receive(), START_TIMEOUT)
+        assert message is not None, f"the server closed the stream before answering {msg_id!r}"
+        messages.append(message)
+    return messages
+
+
+async def log_messages_until(connection: RawConnection, msg_id: str) -> list[str]:
+    """Send a good request `msg_id`; the window/logMessage texts the server sends until its answer."""
+    await connection.send(frame(body(json.dumps(msg_id))))
+    return [
+        m["params"]["message"]
+        for m in await messages_until(connection, msg_id)
+        if m.get("method") == LOG_MESSAGE
+    ]
+
+
+async def test_refused_input_is_not_logged_back_to_the_client(connection: RawConnection) -> None:
+    """A flood of bad messages gets its answers and nothing more: no window/logMessage per message."""
+    await log_messages_until(connection, "settled")  # what the server said on `initialized` is read
+    for msg_id in range(100):
+        await connection.send(frame(message(id=msg_id, params={"strokes": "x"})))
+        await connection.send(frame(message(params=OMIT)))  # a bad notification
+        await connection.send(b"not a header\r\n")
+    await connection.send(frame(body(json.dumps("last"))))
+    messages = await messages_until(connection, "last")
+    assert [m for m in messages if m.get("method") == LOG_MESSAGE] == []
+    assert [m["error"]["code"] for m in messages[:-1]] == [INVALID_PARAMS] * 100
+
+
+async def test_a_connections_log_messages_go_to_its_client_alone(port: int) -> None:
+    """Each connection's `initialized` logs that it is ready: to its own client, not to the others."""
+    first, second = await RawConnection.tcp(port), await RawConnection.tcp(port)
+    await first.initialize()
+    assert any(" ready: " in text for text in await log_messages_until(first, "first"))
+    await second.initialize()
+    assert any(" ready: " in text for text in await log_messages_until(second, "second"))
+    assert await log_messages_until(first, "first again") == []
+    await first.close()
+    await second.close()
+
+
 async def test_a_request_after_shutdown_is_an_invalid_request_and_exit_closes_only_that_connection(
     port: int,
 ) -> None:
