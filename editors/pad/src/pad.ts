@@ -3,14 +3,18 @@
 // Transport-free: the VS Code webview and the browser pad supply `recognize` (and `glyphs`).
 import katex from "katex";
 
+import { element } from "./dom";
 import {
   type CompletionItem,
   type CompletionList,
   MAX_CANDIDATES,
   MAX_GLYPH_IDS,
+  type NewSymbol,
   type Point,
   type Stroke,
+  type SymbolMode,
 } from "./protocol";
+import { createTeachForm } from "./teach";
 import { cycle, describe, variantsOf } from "./variants";
 
 export interface PadOptions {
@@ -23,6 +27,11 @@ export interface PadOptions {
   glyphs?(symbolIds: string[]): Promise<Record<string, string | null>>;
   /** The user picked a candidate's shown variant (click, its number key, Enter) or a chip's. */
   onChoose(item: CompletionItem): void;
+  /**
+   * Teach the drawing as a symbol the candidates lack (`extexify/teach`) and answer the item inserting it
+   * (see `taughtItem` in newSymbol.ts), which the pad then chooses. Without it the pad has no "Teach it" form.
+   */
+  teach?(strokes: Stroke[], symbol: NewSymbol): Promise<CompletionItem>;
   /** Candidates shown, at most 9 (one per number key). */
   limit?: number;
   /** Quiet time after a stroke ends before recognizing, in ms. */
@@ -76,7 +85,10 @@ export function createPad(container: HTMLElement, options: PadOptions): Pad {
 
   const side = element("div", "extexify-pad__side");
   const keys = element("p", "extexify-pad__keys", "1–9 choose · ↑↓ Enter · Tab variant · Esc clear · Ctrl+Z undo");
-  side.append(toolbar, errorBanner, list, keys);
+  side.append(toolbar, errorBanner, list);
+  const teachForm = options.teach ? createTeachForm({ teach: teachDrawing, typeset: typesetCommand }) : null;
+  if (teachForm) side.append(teachForm.element);
+  side.append(keys);
   root.append(board, side);
   container.append(root);
 
@@ -360,6 +372,17 @@ export function createPad(container: HTMLElement, options: PadOptions): Pad {
     );
   }
 
+  async function teachDrawing(symbol: NewSymbol): Promise<void> {
+    if (!options.teach) return;
+    if (strokes.length === 0 || current) throw new Error("draw the symbol first");
+    const item = await options.teach(
+      strokes.map((stroke) => stroke.slice()),
+      symbol,
+    );
+    options.onChoose(item);
+    if (clearOnChoose) clear();
+  }
+
   function choose(index: number, variant = shown[index]): void {
     const item = candidates[index];
     if (!item) return;
@@ -404,6 +427,8 @@ export function createPad(container: HTMLElement, options: PadOptions): Pad {
   on(clearButton, "click", () => clear());
 
   on(root, "keydown", (event) => {
+    // Keys typed into the teach form are the form's.
+    if (teachForm?.element.contains(event.target as Node)) return;
     const onButton = (event.target as HTMLElement).tagName === "BUTTON";
     const plain = !event.ctrlKey && !event.metaKey && !event.altKey;
     const focused = (event.target as HTMLElement).closest<HTMLElement>(".extexify-pad__candidate");
@@ -484,7 +509,12 @@ const glyphsAsked = new Set<string>();
 
 /** KaTeX HTML for the candidate's command, or null where KaTeX does not know it. */
 function typesetSymbol(item: CompletionItem): string | null {
-  const source = item.data.mode === "text" ? `\\text{${item.label}}` : item.label;
+  return typesetCommand(item.label, item.data.mode);
+}
+
+/** KaTeX HTML for a command used in `mode`, or null where KaTeX does not know it. */
+function typesetCommand(command: string, mode: SymbolMode): string | null {
+  const source = mode === "text" ? `\\text{${command}}` : command;
   let html = typesetCache.get(source);
   if (html === undefined) {
     try {
@@ -504,17 +534,6 @@ function isAbortError(error: unknown): boolean {
 
 function round(value: number): number {
   return Math.round(value * 100) / 100;
-}
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className: string,
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 function button(label: string, title: string, action: string): HTMLButtonElement {

@@ -11,12 +11,18 @@ import {
   type GlyphsResult,
   MAX_CANDIDATES,
   MAX_LIMIT,
+  type NewSymbol,
   RECOGNIZE_STROKES,
   type RecognizeStrokesParams,
   type Stroke,
+  TEACH,
+  type TeachParams,
+  type TeachResult,
   type TextEdit,
 } from "../../pad/src/protocol";
+import { taughtItem } from "../../pad/src/newSymbol";
 import { findVariant } from "../../pad/src/variants";
+import { runItemCommand } from "./itemCommand";
 import { createHostHandler, cursorAfterEdits, editsForItem, type Glyphs, type HostMessage } from "./messages";
 import type { ServerState } from "./server";
 
@@ -74,6 +80,7 @@ export class DrawPanel implements vscode.Disposable {
   private readonly handler = createHostHandler({
     recognize: (strokes, signal) => this.recognize(strokes, signal),
     glyphs: (symbolIds) => this.glyphs(symbolIds),
+    teach: (strokes, symbol) => this.teach(strokes, symbol),
     choose: (item) =>
       this.choose(item).catch((error: unknown) => {
         void vscode.window.showErrorMessage(`extexify: could not insert ${item.label}: ${String(error)}`);
@@ -140,7 +147,11 @@ export class DrawPanel implements vscode.Disposable {
     this.post({ type: "status", message: state.client ? null : state.problem, refresh: refresh && !!state.client });
   }
 
-  private async recognize(strokes: Stroke[], signal: AbortSignal): Promise<CompletionList> {
+  private async recognize(
+    strokes: Stroke[],
+    signal?: AbortSignal,
+    limit: number = MAX_CANDIDATES,
+  ): Promise<CompletionList> {
     const editor = this.lastEditor?.document.isClosed ? undefined : this.lastEditor;
     const document = editor && LATEX_LANGUAGES.has(editor.document.languageId) ? editor.document : undefined;
     // Taken with the request, not after the answer: the user may type or click while the server works.
@@ -150,8 +161,8 @@ export class DrawPanel implements vscode.Disposable {
       version: document?.version,
       position: document ? editor?.selection.active : undefined,
     };
-    const list = await this.request(strokes, editor, MAX_CANDIDATES, signal);
-    if (!signal.aborted) {
+    const list = await this.request(strokes, editor, limit, signal);
+    if (!signal?.aborted) {
       this.lastRequest = context;
     }
     return list;
@@ -191,6 +202,27 @@ export class DrawPanel implements vscode.Disposable {
     const params: GlyphsParams = { symbolIds };
     const result = await state.client.sendRequest<GlyphsResult>(GLYPHS, params);
     return result.glyphs;
+  }
+
+  /**
+   * Teaches the strokes as `symbol`, then answers the item inserting it: recognized again at the cursor, so
+   * that its edits carry the `\usepackage` line (the bare command where the server does not list it).
+   */
+  private async teach(strokes: Stroke[], symbol: NewSymbol): Promise<CompletionItem> {
+    const state = this.server();
+    if (!state.client) {
+      throw new Error(state.problem);
+    }
+    const params: TeachParams = { strokes, symbol };
+    const result = await state.client.sendRequest<TeachResult>(TEACH, params);
+    this.output.info(`taught ${symbol.command} as ${result.symbolId} (sample ${result.sampleId})`);
+    let items: CompletionItem[] = [];
+    try {
+      items = (await this.recognize(strokes, undefined, MAX_LIMIT)).items;
+    } catch (error) {
+      this.output.warn(`could not recognize ${symbol.command} again after teaching it: ${String(error)}`);
+    }
+    return taughtItem(result, symbol, items);
   }
 
   /** The remembered editor, shown again if it was hidden; undefined once its document is closed. */
@@ -270,6 +302,7 @@ export class DrawPanel implements vscode.Disposable {
     editor.selection = new vscode.Selection(cursor, cursor);
     editor.revealRange(new vscode.Range(cursor, cursor));
     this.post({ type: "inserted" });
+    void runItemCommand(this.server(), item.command ?? chosen.command, this.output);
     await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
   }
 }

@@ -1,8 +1,10 @@
-// Entry point: starts extexify-lsp for LaTeX documents and registers "extexify: Draw a symbol".
+// Entry point: starts extexify-lsp for LaTeX documents and registers "extexify: Draw a symbol" and
+// "extexify: Taught symbols".
 import * as vscode from "vscode";
 
 import { DrawPanel } from "./drawPanel";
 import { Server } from "./server";
+import { showTaughtSymbols } from "./taughtCommand";
 
 let server: Server | undefined;
 
@@ -17,6 +19,7 @@ export function activate(context: vscode.ExtensionContext): void {
     drawPanel,
     activeServer.onDidChange(() => drawPanel.serverChanged()),
     vscode.commands.registerCommand("extexify.draw", () => drawPanel.show()),
+    vscode.commands.registerCommand("extexify.taught", () => showTaughtSymbols(() => activeServer.state)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration("extexify.server")) {
         void activeServer.restart();

@@ -1,6 +1,6 @@
 // The messages between the pad's webview and the extension host, and the pure logic on either side of them.
 // Nothing here imports `vscode` or the DOM, so the unit tests run it under plain node.
-import type { CompletionItem, CompletionList, Position, Stroke, TextEdit } from "../../pad/src/protocol";
+import type { CompletionItem, CompletionList, NewSymbol, Position, Stroke, TextEdit } from "../../pad/src/protocol";
 
 /** Glyph images by symbol id: `data:` URIs, null where the server has none. */
 export type Glyphs = Record<string, string | null>;
@@ -11,13 +11,16 @@ export type WebviewMessage =
   | { type: "recognize"; id: number; strokes: Stroke[] }
   | { type: "cancel"; id: number }
   | { type: "glyphs"; id: number; symbolIds: string[] }
+  /** Teach the strokes as `symbol`: answered with the item inserting it ("taught") or an error. */
+  | { type: "teach"; id: number; strokes: Stroke[]; symbol: NewSymbol }
   | { type: "choose"; item: CompletionItem };
 
 /** Extension host -> webview. */
 export type HostMessage =
   | { type: "result"; id: number; list: CompletionList }
   | { type: "glyphs"; id: number; glyphs: Glyphs }
-  /** A recognize or glyphs request failed. */
+  | { type: "taught"; id: number; item: CompletionItem }
+  /** A recognize, glyphs or teach request failed. */
   | { type: "error"; id: number; message: string }
   /** The server's state changed: `message` is shown on the pad (null hides it), `refresh` re-recognizes. */
   | { type: "status"; message: string | null; refresh: boolean }
@@ -64,6 +67,19 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage {
       }
       return { type: "glyphs", id: requestId(raw), symbolIds: ids };
     }
+    case "teach": {
+      // The command and package are validated by the server, which answers bad ones with a readable error.
+      const symbol = raw.symbol;
+      if (!Array.isArray(raw.strokes) || !isObject(symbol) || typeof symbol.command !== "string") {
+        throw new MessageError("'teach' needs 'strokes', an array, and 'symbol', an object with a string 'command'");
+      }
+      return {
+        type: "teach",
+        id: requestId(raw),
+        strokes: raw.strokes as Stroke[],
+        symbol: symbol as unknown as NewSymbol,
+      };
+    }
     case "choose": {
       const item = raw.item;
       if (!isObject(item) || typeof item.label !== "string" || !isObject(item.data)) {
@@ -80,6 +96,8 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage {
 export interface HostActions {
   recognize(strokes: Stroke[], signal: AbortSignal): Promise<CompletionList>;
   glyphs(symbolIds: string[]): Promise<Glyphs>;
+  /** Teach the strokes as `symbol` and answer the item inserting it. */
+  teach(strokes: Stroke[], symbol: NewSymbol): Promise<CompletionItem>;
   choose(item: CompletionItem): Promise<void>;
   ready(): void;
   post(message: HostMessage): void;
@@ -139,6 +157,14 @@ export function createHostHandler(actions: HostActions): {
     }
   }
 
+  async function teach(id: number, strokes: Stroke[], symbol: NewSymbol): Promise<void> {
+    try {
+      actions.post({ type: "taught", id, item: await actions.teach(strokes, symbol) });
+    } catch (error) {
+      actions.post({ type: "error", id, message: errorMessage(error) });
+    }
+  }
+
   async function handle(raw: unknown): Promise<void> {
     let message: WebviewMessage;
     try {
@@ -159,6 +185,8 @@ export function createHostHandler(actions: HostActions): {
         return;
       case "glyphs":
         return glyphs(message.id, message.symbolIds);
+      case "teach":
+        return teach(message.id, message.strokes, message.symbol);
       case "choose":
         return actions.choose(message.item);
     }
@@ -181,6 +209,7 @@ function abortError(): Error {
 export function createHostClient(post: (message: WebviewMessage) => void): {
   recognize(strokes: Stroke[], signal: AbortSignal): Promise<CompletionList>;
   glyphs(symbolIds: string[]): Promise<Glyphs>;
+  teach(strokes: Stroke[], symbol: NewSymbol): Promise<CompletionItem>;
   receive(message: HostMessage): void;
 } {
   // One id sequence for both kinds of request; an answer of the other kind is a host bug and rejects.
@@ -228,8 +257,16 @@ export function createHostClient(post: (message: WebviewMessage) => void): {
     return answer.glyphs;
   }
 
+  async function teach(strokes: Stroke[], symbol: NewSymbol): Promise<CompletionItem> {
+    const answer = await send({ type: "teach", id: nextId++, strokes, symbol });
+    if (answer.type !== "taught") {
+      throw new Error(`the host answered a teach request with '${answer.type}'`);
+    }
+    return answer.item;
+  }
+
   function receive(message: HostMessage): void {
-    if (message.type !== "result" && message.type !== "glyphs" && message.type !== "error") {
+    if (message.type !== "result" && message.type !== "glyphs" && message.type !== "taught" && message.type !== "error") {
       return;
     }
     const request = pending.get(message.id);
@@ -241,7 +278,7 @@ export function createHostClient(post: (message: WebviewMessage) => void): {
     }
   }
 
-  return { recognize, glyphs, receive };
+  return { recognize, glyphs, teach, receive };
 }
 
 /** The edits that insert `item` at `cursor`: the server's `textEdit` (else the bare command) and the rest. */

@@ -62,6 +62,7 @@ function recordingHost(answers: Promise<CompletionList>[] = [], glyphs: Promise<
       assert.ok(answer, "more glyphs calls than prepared answers");
       return answer;
     },
+    teach: () => Promise.reject(new Error("not taught here: see teach.test.ts")),
     choose: async (chosenItem) => {
       chosen.push(chosenItem);
     },

@@ -2,11 +2,15 @@
 // It initializes, keeps the host's documents in sync, recognizes strokes, cancels superseded requests and
 // reconnects (re-opening the documents) when the server goes away.
 import {
+  type Command,
   type CompletionList,
   GLYPHS,
   type GlyphsResult,
   RECOGNIZE_STROKES,
   type RecognizeStrokesParams,
+  TEACH,
+  type TeachParams,
+  type TeachResult,
 } from "../../pad/src/protocol";
 
 export type ConnectionState = "connecting" | "ready" | "disconnected" | "closed";
@@ -28,6 +32,10 @@ export interface LspClient {
   recognizeStrokes(params: RecognizeStrokesParams, signal?: AbortSignal): Promise<CompletionList>;
   /** Glyph images of symbols (`extexify/glyphs`), for those KaTeX cannot typeset. */
   glyphs(symbolIds: string[]): Promise<GlyphsResult>;
+  /** Store a drawing as a sample of a symbol (`extexify/teach`). */
+  teach(params: TeachParams): Promise<TeachResult>;
+  /** Run a server command, e.g. an inserted item's `command` (`workspace/executeCommand`). */
+  executeCommand(command: Command): Promise<unknown>;
   /** Register a document with the server; it is re-opened after every reconnect. */
   openDocument(uri: string, languageId: string, text: string): void;
   changeDocument(uri: string, text: string): void;
@@ -233,6 +241,18 @@ export function connectLsp(options: LspClientOptions): LspClient {
         return Promise.reject(new Error(stateDetail));
       }
       return request<GlyphsResult>(GLYPHS, { symbolIds });
+    },
+    teach(params) {
+      if (state !== "ready") {
+        return Promise.reject(new Error(stateDetail));
+      }
+      return request<TeachResult>(TEACH, params);
+    },
+    executeCommand(command) {
+      if (state !== "ready") {
+        return Promise.reject(new Error(stateDetail));
+      }
+      return request("workspace/executeCommand", { command: command.command, arguments: command.arguments ?? [] });
     },
     openDocument(uri, languageId, text) {
       const document = { languageId, version: 1, text };

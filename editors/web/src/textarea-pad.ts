@@ -2,6 +2,7 @@
 // document, recognition asks for edits at its cursor, and a chosen candidate's edits go into it.
 import { createPad, type Pad } from "../../pad/src/pad";
 import { type CompletionItem, MAX_CANDIDATES, MAX_LIMIT, type Stroke, type TextEdit } from "../../pad/src/protocol";
+import { taughtItem } from "../../pad/src/newSymbol";
 import { findVariant } from "../../pad/src/variants";
 
 import { connectLsp, type ConnectionState, type LspClient } from "./lsp-client";
@@ -50,6 +51,14 @@ export function createTextareaPad(
       return result;
     },
     glyphs: async (symbolIds) => (await client.glyphs(symbolIds)).glyphs,
+    async teach(strokes, symbol) {
+      const result = await client.teach({ strokes, symbol });
+      // Recognized again at the cursor: the server's item for the new symbol carries its \usepackage line.
+      const snapshot = { strokes, text: textarea.value, cursor: textarea.selectionEnd };
+      const list = await recognizeAtCursor(strokes, MAX_LIMIT).catch(() => ({ items: [] }));
+      answeredFor = snapshot;
+      return taughtItem(result, symbol, list.items);
+    },
     onChoose: (item) => void choose(item),
   });
 
@@ -84,6 +93,8 @@ export function createTextareaPad(
       return;
     }
     insert(fitted);
+    // Recording the choice only helps later drawings: a failure is not the user's concern.
+    if (fitted.command) client.executeCommand(fitted.command).catch(() => undefined);
   }
 
   function insert(item: CompletionItem): void {

@@ -13,6 +13,7 @@ if (!container) {
 const pad = createPad(container, {
   recognize: client.recognize,
   glyphs: client.glyphs,
+  teach: client.teach,
   onChoose: (item) => vscode.postMessage({ type: "choose", item }),
   // Cleared by the host's "inserted" instead: if the insertion fails, the drawing is still there.
   clearOnChoose: false,
@@ -23,6 +24,7 @@ window.addEventListener("message", (event: MessageEvent<HostMessage>) => {
   switch (message.type) {
     case "result":
     case "glyphs":
+    case "taught":
     case "error":
       client.receive(message);
       break;
