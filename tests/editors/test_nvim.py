@@ -14,6 +14,8 @@ import numpy as np
 import pynvim
 import pytest
 
+from extexify_lsp.store import StoredSample, UserSymbol, open_store
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 # The Neovim under test; point EXTEXIFY_NVIM at another build to test the plugin on that version.
@@ -73,11 +75,27 @@ def start_nvim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: list[str
 @pytest.fixture
 def nvim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pynvim.Nvim]:
     """Neovim with the plugin set up for the real server, editing a .tex file without \\usepackage lines."""
+    yield from editing(tmp_path, monkeypatch, [])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """A sample store file of the test's own."""
+    return tmp_path / "samples.sqlite3"
+
+
+@pytest.fixture
+def nvim_with_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Path) -> Iterator[pynvim.Nvim]:
+    """As `nvim`, the server keeping the user's samples in `store`."""
+    yield from editing(tmp_path, monkeypatch, ["--store", str(store)])
+
+
+def editing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server_args: list[str]) -> Iterator[pynvim.Nvim]:
     if shutil.which(NVIM) is None:
         pytest.fail(f"{NVIM} is not installed: `make system-deps` installs Neovim")
     if not SERVER.is_file():
         pytest.fail(f"{SERVER} is missing: `pip install -e .` installs the extexify-lsp script")
-    nvim = start_nvim(tmp_path, monkeypatch, [str(SERVER)])
+    nvim = start_nvim(tmp_path, monkeypatch, [str(SERVER), *server_args])
     tex = tmp_path / "doc.tex"
     tex.write_text(DOCUMENT)
     nvim.command(f"edit {tex}")
@@ -338,3 +356,74 @@ def test_choosing_a_look_alike_inserts_its_own_edits(nvim, star, how):
     # Text mode at the cursor: the math symbol comes wrapped, with its package.
     assert f"Call ${BIG_STAR}$ now." in text
     assert "\\usepackage{amssymb}" in text
+
+
+def list_text(nvim: pynvim.Nvim) -> str:
+    """The pad's candidate list, status included, as one line of words."""
+    return " ".join(" ".join(pad_lines(nvim, "list")).split())
+
+
+def stored(store: Path) -> tuple[list[UserSymbol], list[StoredSample]]:
+    """The user symbols and samples in `store`, read as another program would."""
+    opened = open_store(str(store), writable=False)
+    assert opened is not None
+    try:
+        return opened.symbols(), opened.samples()
+    finally:
+        opened.close()
+
+
+def test_extexify_teach_stores_the_drawing_and_inserts_the_command(nvim_with_store, drawing, store):
+    nvim = nvim_with_store
+    nvim.command("ExtexifyDraw")
+    drag(nvim, drawing)
+    wait_for(lambda: candidates(nvim), "the candidates")
+
+    nvim.command("ExtexifyTeach \\mycirc mypkg")
+
+    wait_for(lambda: nvim.exec_lua(f"return {PAD} == nil"), "the pad to close")
+    # The command at the cursor (wrapped in $...$ and with its \\usepackage line once the server lists
+    # taught symbols among the candidates; bare before that).
+    text = buffer_text(nvim)
+    assert re.search(r"^Call (\$?)\\mycirc\1 now\.$", text, re.MULTILINE), text
+    symbols, samples = stored(store)
+    assert symbols == [UserSymbol.new("\\mycirc", "mypkg", "math")]
+    assert [(sample.symbol_id, sample.source) for sample in samples] == [("user:\\mycirc@mypkg", "taught")]
+    assert len(samples[0].strokes) == len(drawing)
+
+
+def test_extexify_teach_explains_what_is_wrong(tmp_path, monkeypatch, drawing):
+    nvim = next(editing(tmp_path, monkeypatch, ["--store", "none"]))
+    try:
+        nvim.command("ExtexifyDraw")
+        for arguments, problem in [
+            ("\\mycirc", "draw the symbol on the :ExtexifyDraw pad first"),
+            ("mycirc", "a command is a backslash and letters"),
+            ("\\mycirc my.pkg", "a package name is letters, digits"),
+        ]:
+            with pytest.raises(pynvim.NvimError, match=f"extexify: cannot teach: {re.escape(problem)}"):
+                nvim.command(f"ExtexifyTeach {arguments}")
+            assert problem in list_text(nvim)  # and on the pad, which stays open
+            if not nvim.exec_lua(f"return #{PAD}.canvas.strokes"):
+                drag(nvim, drawing)
+
+        nvim.command("ExtexifyTeach \\mycirc")
+        off = "personalization is off: the server runs with --store none"
+        wait_for(lambda: off in list_text(nvim), "the server's reason")
+        document = nvim.exec_lua(f"return vim.api.nvim_buf_get_lines({PAD}.origin.buf, 0, -1, false)")
+        assert "\n".join(document) + "\n" == DOCUMENT, "nothing is inserted"
+    finally:
+        nvim.close()
+
+
+def test_choosing_a_candidate_records_the_choice(nvim_with_store, drawing, store):
+    nvim = nvim_with_store
+    nvim.command("ExtexifyDraw")
+    drag(nvim, drawing)
+    wait_for(lambda: candidates(nvim), "the candidates")
+    choose(nvim, COMMAND, "number")
+
+    wait_for(lambda: stored(store)[1], "the choice in the store", timeout=10)
+    _, samples = stored(store)
+    assert [(sample.symbol_id, sample.source) for sample in samples] == [(SYMBOL_ID, "picked")]
+    assert len(samples[0].strokes) == len(drawing)

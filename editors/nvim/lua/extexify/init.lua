@@ -192,7 +192,23 @@ function M.recognize(strokes, opts, callback)
   return cancel
 end
 
---- Insert a recognized `item` into buffer `opts.bufnr` (default: current), with its `\usepackage` line.
+--- Run a server command (an inserted item's `command`) with workspace/executeCommand. Failures are
+--- only logged: recording a choice helps later drawings, the insertion stands either way.
+function M.execute_command(command, bufnr)
+  local client = M.client()
+  if command == nil or client == nil then
+    return
+  end
+  local params = { command = command.command, arguments = command.arguments }
+  client_call(client, "request", "workspace/executeCommand", params, function(err)
+    if err then
+      vim.lsp.log.warn("extexify:", command.command, "failed:", err.message or tostring(err))
+    end
+  end, bufnr)
+end
+
+--- Insert a recognized `item` into buffer `opts.bufnr` (default: current), with its `\usepackage` line,
+--- then run its `command` (extexify.recordChoice: the server keeps the drawing as a sample of the choice).
 ---
 --- Applies the item's `textEdit` and `additionalTextEdits`; an item without a textEdit (no document was
 --- given to the server) is inserted as its label at `opts.cursor` ({row, col} as nvim_win_get_cursor();
@@ -210,6 +226,7 @@ function M.insert(item, opts)
   local edits = { edit }
   vim.list_extend(edits, item.additionalTextEdits or {})
   vim.lsp.util.apply_text_edits(edits, bufnr, encoding)
+  M.execute_command(item.command, bufnr)
 end
 
 --- The variants of a recognized `item`: the item itself, then each of `item.data.alternatives` (the other
@@ -233,6 +250,79 @@ function M.variants(item)
     }
   end
   return variants
+end
+
+--- Why `command` cannot be taught (a control word `\mycirc` or a control symbol `\{`), or nil.
+function M.command_problem(command)
+  if #command > protocol.MAX_NAME then
+    return string.format("a command has at most %d characters", protocol.MAX_NAME)
+  end
+  if command:match("^\\%a+$") or command:match("^\\[^%a%s]$") then
+    return nil
+  end
+  return "a command is a backslash and letters (\\mycirc) or a backslash and one other character (\\{), got "
+    .. command
+end
+
+--- Why `name` cannot be a package name, or nil (nil `name`: no package).
+function M.package_problem(name)
+  if name == nil then
+    return nil
+  end
+  if #name > protocol.MAX_NAME or not name:match("^[%w][%w_-]*$") then
+    return "a package name is letters, digits, '-' and '_' (e.g. stmaryrd), got " .. name
+  end
+  return nil
+end
+
+-- The item inserting a just-taught symbol: the server's own among `items` (so its edits add the
+-- \usepackage line), without its command (teaching stored the drawing already); else the bare command.
+local function taught_item(result, symbol, items)
+  for _, item in ipairs(items) do
+    for _, variant in ipairs(M.variants(item)) do
+      if variant.data and variant.data.symbolId == result.symbolId then
+        variant.command = nil
+        return variant
+      end
+    end
+  end
+  return {
+    label = symbol.command,
+    data = { symbolId = result.symbolId, package = symbol.package, mode = symbol.mode or "math", alternatives = {} },
+  }
+end
+
+--- Teach `strokes` as `symbol` ({command, package?, mode?}) with extexify/teach: the server stores the
+--- drawing in the user's sample store. `opts`: `bufnr` and `cursor` as for recognize().
+--- `callback(err, item)` gets an error message (e.g. personalization is off) or the item inserting the
+--- symbol there, ready for insert().
+function M.teach(strokes, symbol, opts, callback)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local cursor = opts.cursor or vim.api.nvim_win_get_cursor(0)
+  local client, err = M.attach(bufnr)
+  if client == nil then
+    return callback(err, nil)
+  end
+  when_ready(client, function()
+    if not client.initialized then
+      return callback("extexify-lsp did not start; see :LspLog", nil)
+    end
+    local params = { strokes = strokes, symbol = symbol }
+    local ok = client_call(client, "request", protocol.TEACH, params, function(rpc_err, result)
+      if rpc_err then
+        return callback(rpc_err.message or tostring(rpc_err), nil)
+      end
+      -- Recognized again at the cursor for the server's edits; the bare command if that fails.
+      local recognize_opts = { bufnr = bufnr, cursor = cursor, limit = protocol.MAX_LIMIT }
+      M.recognize(strokes, recognize_opts, function(_, items)
+        callback(nil, taught_item(result, symbol, items or {}))
+      end)
+    end, bufnr)
+    if not ok then
+      callback("extexify-lsp has stopped", nil)
+    end
+  end)
 end
 
 --- Open the drawing pad for the current window; the chosen symbol goes in at its cursor.

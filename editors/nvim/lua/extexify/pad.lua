@@ -278,21 +278,8 @@ local function schedule_recognition()
   )
 end
 
---- Insert candidate `index` at the cursor of the window the pad was opened from, and close the pad: its
---- variant `variant` (1: the candidate's label, 2...: its look-alikes; default: the one shown).
-function M.choose(index, variant)
-  local item = pad and pad.items[index]
-  if item ~= nil then
-    item = extexify.variants(item)[variant or pad.shown[index]]
-  end
-  if item == nil then
-    if pad then
-      set_status(string.format("There is no candidate %d", index), "WarningMsg")
-    end
-    return
-  end
-  local origin = pad.origin
-  M.close()
+-- Insert `item` at the cursor `origin` remembers, in its window, and put the cursor after the command.
+local function insert_at(origin, item)
   if not vim.api.nvim_buf_is_valid(origin.buf) then
     return vim.notify("extexify: the buffer to insert into is gone", vim.log.levels.ERROR)
   end
@@ -310,6 +297,56 @@ function M.choose(index, variant)
       vim.cmd("startinsert")
     end
   end
+end
+
+--- Insert candidate `index` at the cursor of the window the pad was opened from, and close the pad: its
+--- variant `variant` (1: the candidate's label, 2...: its look-alikes; default: the one shown).
+function M.choose(index, variant)
+  local item = pad and pad.items[index]
+  if item ~= nil then
+    item = extexify.variants(item)[variant or pad.shown[index]]
+  end
+  if item == nil then
+    if pad then
+      set_status(string.format("There is no candidate %d", index), "WarningMsg")
+    end
+    return
+  end
+  local origin = pad.origin
+  M.close()
+  insert_at(origin, item)
+end
+
+--- Teach the drawing on the pad as `command` (`\mycirc`; optionally from `package`, used in `mode`,
+--- default math) with extexify/teach, then close the pad and insert the command as a candidate would be.
+--- Problems (nothing drawn, a bad name, personalization off) are shown on the pad and notified.
+function M.teach(command, package, mode)
+  local problem = (pad == nil or pad.canvas:is_empty()) and "draw the symbol on the :ExtexifyDraw pad first"
+    or extexify.command_problem(command)
+    or extexify.package_problem(package)
+  if problem then
+    if pad then
+      set_status(problem, "ErrorMsg")
+    end
+    return vim.notify("extexify: cannot teach: " .. problem, vim.log.levels.ERROR)
+  end
+  local this = pad
+  cancel_pending(this)
+  set_status("Teaching " .. command .. "…", "Comment")
+  local symbol = { command = command, package = package, mode = mode or "math" }
+  local options = { bufnr = this.origin.buf, cursor = this.origin.cursor }
+  extexify.teach(this.canvas:to_strokes(), symbol, options, function(err, item)
+    if err then
+      if pad == this then
+        set_status("Could not teach " .. command .. ": " .. err, "ErrorMsg")
+      end
+      return vim.notify("extexify: could not teach " .. command .. ": " .. err, vim.log.levels.ERROR)
+    end
+    if pad == this then
+      M.close()
+    end
+    insert_at(this.origin, item)
+  end)
 end
 
 local function move_selection(delta)
