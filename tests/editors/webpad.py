@@ -71,6 +71,7 @@ class WebSocketServer:
     """`extexify-lsp --ws 127.0.0.1:PORT` as a child process that can be stopped and started again."""
 
     port: int = field(default_factory=free_port)
+    args: Sequence[str] = ()  # more arguments, e.g. `--store PATH`
     process: subprocess.Popen[bytes] | None = None
     log: Path = field(default_factory=_new_log_file)
 
@@ -82,7 +83,7 @@ class WebSocketServer:
         """Start the server and wait until it accepts connections (it loads the model first)."""
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [lsp_executable(), "--ws", f"127.0.0.1:{self.port}"], stdout=log, stderr=log
+                [lsp_executable(), "--ws", f"127.0.0.1:{self.port}", *self.args], stdout=log, stderr=log
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -114,8 +115,8 @@ class WebSocketServer:
 
 
 @contextmanager
-def running_server() -> Iterator[WebSocketServer]:
-    server = WebSocketServer()
+def running_server(*args: str) -> Iterator[WebSocketServer]:
+    server = WebSocketServer(args=args)
     server.start()
     try:
         yield server
@@ -227,3 +228,23 @@ def click_variant(pad: Page | FrameLocator, command: str) -> None:
     """Click the candidate showing `command`, else the chip of that look-alike."""
     shown = pad.locator(candidate(command))
     (shown if shown.count() > 0 else pad.locator(chip(command))).first.click()
+
+
+TEACH_FORM = ".extexify-teach"
+TEACH_MESSAGE = ".extexify-teach__message"
+
+
+def open_teach_form(pad: Page | FrameLocator) -> Locator:
+    """The pad's "Not listed? Teach it" form, opened."""
+    form = pad.locator(TEACH_FORM)
+    if form.get_attribute("open") is None:
+        form.locator("summary").click()
+    return form
+
+
+def fill_teach_form(pad: Page | FrameLocator, command: str, package: str = "") -> Locator:
+    """Type `command` and `package` into the opened teach form; returns the form."""
+    form = open_teach_form(pad)
+    form.locator("input[name=command]").fill(command)
+    form.locator("input[name=package]").fill(package)
+    return form
