@@ -3,7 +3,8 @@
 With over a thousand items the answer is built in JSON form from parts made once per process: each
 symbol's label, kind, detail, data (and documentation, for clients that cannot ask for it later through
 `completionItem/resolve`). Per request only the sort text and the edits vary; clients that take an
-`itemDefaults.editRange` get the range once for the whole list.
+`itemDefaults.editRange` get the range once for the whole list, and clients that resolve
+`additionalTextEdits` get an item's `\\usepackage` edit when they resolve it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ def complete_command(server: Server, params: types.CompletionParams) -> Json | N
     where = placement(document, start, offset, wrap_for_mode=False)
     edit_range = CONVERTER.unstructure(where.range)
     defaults = server.completion_defaults("editRange")
+    # In the data, for resolve to find the preamble; without it, the package edits come with every item.
+    lazy_edits = None
+    if server.completion_resolves("additionalTextEdits"):
+        lazy_edits = {"uri": params.text_document.uri}
     package_edits = _PackageEdits(where)
     items = []
     for symbol, parts in _symbol_parts(
@@ -59,7 +64,9 @@ def complete_command(server: Server, params: types.CompletionParams) -> Json | N
             item["textEditText"] = symbol.command
         else:
             item["textEdit"] = {"range": edit_range, "newText": symbol.command}
-        if additional := package_edits.of(symbol):
+        if lazy_edits is not None:
+            item["data"] = {**parts["data"], **lazy_edits}  # type: ignore[dict-item]
+        elif additional := package_edits.of(symbol):
             item["additionalTextEdits"] = additional
         items.append(item)
     answer: Json = {"isIncomplete": False, "items": items}
@@ -101,10 +108,19 @@ class _PackageEdits:
 
 
 def resolve_item(server: Server, item: types.CompletionItem) -> types.CompletionItem:
-    """The item with its documentation, found by the symbol id in its data."""
-    symbol_id = item.data.get("symbolId") if isinstance(item.data, dict) else None
+    """The item with its documentation, found by the symbol id in its data, and its package edits when
+    they were left for now (its data names the document)."""
+    data = item.data if isinstance(item.data, dict) else {}
+    symbol_id = data.get("symbolId")
     if not isinstance(symbol_id, str) or symbol_id not in server.symbols:
         raise InvalidParamsError(f"the item's data names no known symbol: {item.data!r}")
+    uri = data.get("uri")
+    if isinstance(uri, str) and item.additional_text_edits is None:
+        document = open_document(server.workspace, uri)
+        # Nothing is wrapped while typing: the packages a command needs depend on the preamble alone,
+        # so where in the document it goes does not matter.
+        where = placement(document, 0, 0, wrap_for_mode=False)
+        item.additional_text_edits = symbol_edits(server.symbols.get(symbol_id), where)[1]
     if item.documentation is None:
         item.documentation = symbol_documentation(
             server.symbols.get(symbol_id),

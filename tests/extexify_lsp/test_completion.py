@@ -53,18 +53,37 @@ async def test_completion_lists_every_symbol_command(client: LanguageClient) -> 
     leqslant = items["latex:amssymb:leqslant"]
     assert leqslant.label == "\\leqslant"
     assert leqslant.detail == "amssymb · math mode"
-    assert leqslant.data == {"symbolId": "latex:amssymb:leqslant", "package": "amssymb", "mode": "math"}
+    assert without_uri(leqslant.data) == {
+        "symbolId": "latex:amssymb:leqslant",
+        "package": "amssymb",
+        "mode": "math",
+    }
+    # For resolve to find the package edits in the document; clients that take them inline need none.
+    assert ("uri" in leqslant.data) == resolves(client, "additionalTextEdits")
 
 
-def resolves_documentation(client: LanguageClient) -> bool:
+def resolves(client: LanguageClient, prop: str) -> bool:
     support = client.capabilities.text_document.completion.completion_item.resolve_support
-    return support is not None and "documentation" in support.properties
+    return support is not None and prop in support.properties
+
+
+def without_uri(data: dict) -> dict:
+    return {key: value for key, value in data.items() if key != "uri"}
+
+
+async def package_edits(client: LanguageClient, item: types.CompletionItem) -> list[types.TextEdit]:
+    """The item's `\\usepackage` edits: in the list, or on resolve for clients that resolve them (both
+    VS Code and Neovim do)."""
+    if resolves(client, "additionalTextEdits"):
+        assert item.additional_text_edits is None
+        item = await client.completion_item_resolve_async(item)
+    return list(item.additional_text_edits or ())
 
 
 async def test_documentation_comes_inline_or_on_resolve(client: LanguageClient) -> None:
     result, _ = await complete(client, "", r"$x \le|$")
     leqslant = by_id(result)["latex:amssymb:leqslant"]
-    if resolves_documentation(client):  # VS Code: over a thousand items, so documentation comes later
+    if resolves(client, "documentation"):  # VS Code: over a thousand items, so documentation comes later
         assert all(item.documentation is None for item in result.items)
         leqslant = await client.completion_item_resolve_async(leqslant)
     documentation = leqslant.documentation
@@ -89,23 +108,23 @@ async def test_completion_replaces_the_typed_prefix_and_adds_the_package(client:
     assert text_edit(result, leqslant) == types.TextEdit(
         range=types.Range(types.Position(2, 3), types.Position(2, 6)), new_text="\\leqslant"
     )
-    assert list(leqslant.additional_text_edits) == [
+    assert await package_edits(client, leqslant) == [
         types.TextEdit(
             range=types.Range(types.Position(0, 23), types.Position(0, 23)),
             new_text="\n\\usepackage{amssymb}",
         )
     ]
     alpha = by_id(result)["latex:latex2e:alpha"]
-    assert text_edit(result, alpha).new_text == "\\alpha" and not alpha.additional_text_edits
+    assert text_edit(result, alpha).new_text == "\\alpha" and not await package_edits(client, alpha)
 
 
 async def test_no_package_edit_when_the_preamble_loads_it(client: LanguageClient) -> None:
     result, _ = await complete(client, "\\usepackage{amssymb}\n\\usepackage[T1]{fontenc}\n", r"Text \|")
     items = by_id(result)
-    assert not items["latex:amssymb:leqslant"].additional_text_edits
-    assert not items["latex:latex2e:guillemotleft"].additional_text_edits
+    assert not await package_edits(client, items["latex:amssymb:leqslant"])
+    assert not await package_edits(client, items["latex:latex2e:guillemotleft"])
     # A package not loaded yet goes after the last \usepackage (line 2).
-    assert list(items["latex:wasysym:smiley"].additional_text_edits) == [
+    assert await package_edits(client, items["latex:wasysym:smiley"]) == [
         types.TextEdit(
             range=types.Range(types.Position(2, 24), types.Position(2, 24)),
             new_text="\n\\usepackage{wasysym}",
@@ -117,7 +136,7 @@ async def test_t1_symbols_load_the_font_encoding(client: LanguageClient) -> None
     result, _ = await complete(client, "", r"Text \guil|")
     guillemot = by_id(result)["latex:latex2e:guillemotleft"]
     assert guillemot.detail == "core LaTeX · text mode · T1 font encoding"
-    assert [e.new_text for e in guillemot.additional_text_edits] == ["\n\\usepackage[T1]{fontenc}"]
+    assert [e.new_text for e in await package_edits(client, guillemot)] == ["\n\\usepackage[T1]{fontenc}"]
 
 
 @pytest.mark.parametrize(("body", "first_mode"), [(r"$x \|$", "math"), (r"Text \|", "text")])
@@ -177,7 +196,31 @@ async def test_documents_with_different_preambles_get_their_own_edits(client: La
     loaded, _ = await complete(client, "\\usepackage{amssymb}\n", r"Text \le|")
     bare, _ = await complete(client, "", r"$x \le|$")
     loaded_item, bare_item = by_id(loaded)["latex:amssymb:leqslant"], by_id(bare)["latex:amssymb:leqslant"]
-    assert not loaded_item.additional_text_edits and bare_item.additional_text_edits
+    assert not await package_edits(client, loaded_item) and await package_edits(client, bare_item)
     assert loaded_item.sort_text == "2\\leqslant" and bare_item.sort_text == "1\\leqslant"
-    assert loaded_item.data == bare_item.data and loaded_item.detail == bare_item.detail
+    assert without_uri(loaded_item.data) == without_uri(bare_item.data)
+    assert loaded_item.detail == bare_item.detail
     assert text_edit(loaded, loaded_item).range != text_edit(bare, bare_item).range
+
+
+async def test_package_edits_come_inline_for_clients_that_do_not_resolve_them(
+    plaintext_client: LanguageClient,
+) -> None:
+    result, _ = await complete(plaintext_client, "", r"$x \le|$")
+    leqslant = by_id(result)["latex:amssymb:leqslant"]
+    assert "uri" not in leqslant.data
+    assert [e.new_text for e in leqslant.additional_text_edits] == ["\n\\usepackage{amssymb}"]
+
+
+async def test_resolving_the_package_edits_of_a_closed_document_is_invalid_params(
+    client: LanguageClient,
+) -> None:
+    assert resolves(client, "additionalTextEdits")  # VS Code and Neovim both do
+    text, position = cursor(DOCUMENT % ("", r"$x \le|$"))
+    uri = open_document(client, text)
+    result = await client.text_document_completion_async(
+        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position)
+    )
+    client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri)))
+    with pytest.raises(JsonRpcInvalidParams, match="is not open"):
+        await client.completion_item_resolve_async(by_id(result)["latex:amssymb:leqslant"])
