@@ -3,11 +3,12 @@
     python bench/groups.py [--model models] [--dataset data/detexify.npz --split data/split.npz]
         [--source ../shared/data/detexify-source.tar.gz] [--limit-drawings N]
 
-Every drawing of the seed-0 test split goes through a real server process over stdio, with a small article
-open (its preamble loads amsmath) and the cursor in math mode, twice: `"groups": false` (exact top-1/5/10
-of the flat list) and grouped (hit@1 and hit@5 counting each item's alternatives, the symbols the first
-item and the first five items show, whether the label is a member needing no new `\\usepackage` line
-whenever the group has one, whether every symbol always comes with the same members, and the round trip).
+Every drawing of the seed-0 test split goes through a real server process over stdio (without a sample
+store: the user's own symbols play no part), with a small article open (its preamble loads amsmath) and
+the cursor in math mode, twice: `"groups": false` (exact top-1/5/10 of the flat list) and grouped (hit@1
+and hit@5 counting each item's alternatives, the symbols the first item and the first five items show,
+whether the label is a member needing no new `\\usepackage` line whenever the group has one, whether every
+symbol always comes with the same members, and the round trip).
 The dataset and split come from data/ when present, else the source is imported and split with seed 0.
 Writes bench/results/groups.json and prints the Markdown table for the READMEs.
 """
@@ -283,7 +284,8 @@ def main() -> None:
     dataset, test = load_test_split(args.dataset, args.split, args.source)
     if args.limit_drawings is not None:
         test = test[: args.limit_drawings]
-    command = [sys.executable, "-m", "extexify_lsp", "--log-level", "WARNING"]
+    # No sample store: the shipped model and groups alone, whatever the user has taught this machine.
+    command = [sys.executable, "-m", "extexify_lsp", "--log-level", "WARNING", "--store", "none"]
     if args.model:
         command += ["--model", str(args.model)]
     model = metadata_path(args.model or default_model_path())
