@@ -86,7 +86,7 @@ def test_vsix_holds_the_bundles_and_the_manifest(npm_test: subprocess.CompletedP
 
     assert manifest["main"] == "./dist/extension.js"
     contributes = manifest["contributes"]
-    assert [command["command"] for command in contributes["commands"]] == ["extexify.draw"]
+    assert [command["command"] for command in contributes["commands"]] == ["extexify.draw", "extexify.taught"]
     assert contributes["keybindings"][0]["command"] == "extexify.draw"
     settings = contributes["configuration"]["properties"]
     assert settings["extexify.server.command"]["default"] == "extexify-lsp"
