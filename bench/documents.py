@@ -3,7 +3,9 @@
 Through a real server over stdio: the round trip of `extexify/recognizeStrokes` with a position,
 `textDocument/completion` and `textDocument/hover` on a small document, on a 192 KB preamble of 16,000
 unclosed `\\usepackage[`, and on 20 MB paragraphs (many lines; one line), cursor at the end. Then the
-server's resident memory while eight 20 MB documents are opened and closed, cycle after cycle.
+server's resident memory while eight 20 MB documents are opened and closed, cycle after cycle. The
+client declares no capabilities (everything inline); completion on the small document is also timed
+for clients declaring VS Code's and Neovim's capabilities, each against a server of its own.
 Writes bench/results/documents.json.
 
     python bench/documents.py [--requests 20] [--cycles 4] [--model models/]
@@ -26,6 +28,7 @@ import numpy as np
 from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pygls.lsp.client import LanguageClient
+from pytest_lsp import client_capabilities
 from record import write_results
 from tqdm import tqdm
 
@@ -34,6 +37,8 @@ from extexify_lsp.protocol import RECOGNIZE_STROKES
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "documents.json"
 LEQ = [[[0, 0], [90, 45], [0, 90]], [[0, 120], [90, 120]]]
+# Editors whose declared capabilities shape the completion list (pytest-lsp's recorded sets).
+EDITORS = ("visual-studio-code", "neovim")
 # The cursor ends each document, after a partial command in math mode.
 ENDING = "$x \\le"
 PARAGRAPH_LINE = "Some words, a formula $x + y^2$ and \\alpha in text, then more words.\n"
@@ -157,21 +162,45 @@ async def memory_cycles(client: LanguageClient, pid: int, cycles: int) -> dict[s
     }
 
 
-async def run(args: argparse.Namespace) -> dict[str, object]:
+async def small_completion(client: LanguageClient, count: int) -> dict[str, float]:
+    """Completion round trips on the small document, milliseconds."""
+    text = documents()["small"]
+    uri = "file:///bench/small-completion.tex"
+    open_document(client, uri, text)
+    params = types.CompletionParams(types.TextDocumentIdentifier(uri), end_position(text))
+    return summary(await timed(partial(client.text_document_completion_async, params), count))
+
+
+async def started(args: argparse.Namespace, capabilities: types.ClientCapabilities) -> LanguageClient:
+    """A client of a new server process, initialized with `capabilities`."""
     command = [sys.executable, "-m", "extexify_lsp", "--log-level", "WARNING"]
     if args.model:
         command += ["--model", str(args.model)]
     client = LanguageClient("extexify-bench", "1", converter_factory=get_converter)
     await client.start_io(*command)
-    await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities()))
+    await client.initialize_async(types.InitializeParams(capabilities=capabilities))
     client.initialized(types.InitializedParams())
+    return client
+
+
+async def stopped(client: LanguageClient) -> None:
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    client = await started(args, types.ClientCapabilities())
     assert client._server is not None  # start_io started it
     pid = client._server.pid
     round_trips = await positioned_requests(client, args.requests)
     memory = await memory_cycles(client, pid, args.cycles)
-    await client.shutdown_async(None)
-    client.exit(None)
-    await client.stop()
+    await stopped(client)
+    by_editor = {}
+    for editor in tqdm(EDITORS, desc="editors"):
+        client = await started(args, client_capabilities(editor))
+        by_editor[editor] = await small_completion(client, args.requests)
+        await stopped(client)
     return {
         "what": "positioned requests on pathological documents, and memory over big documents, over stdio",
         "machine": {
@@ -182,6 +211,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         },
         "requests_per_method": args.requests,
         "round_trip_ms": round_trips,
+        "small_completion_ms_by_editor_capabilities": by_editor,
         "memory": memory,
     }
 
