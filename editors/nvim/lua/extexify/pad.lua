@@ -8,7 +8,15 @@ local M = {}
 local uv = vim.uv or vim.loop
 
 local ns = vim.api.nvim_create_namespace("extexify")
-local HELP = { "1-9 Enter  insert", "j k  select", "] [  look-alike", "u  undo stroke", "c  clear", "q Esc  close" }
+local HELP = {
+  "1-9 Enter  insert",
+  "j k  select",
+  "] [  look-alike",
+  "u  undo stroke",
+  "c  clear",
+  "q Esc  close",
+  ":ExtexifyTeach \\cmd  not listed",
+}
 -- Before the look-alikes listed under a candidate (the other members of its draw-alike group).
 local ALTERNATIVES_PREFIX = "     or "
 local MOUSE_PRESS = { "<LeftMouse>", "<2-LeftMouse>", "<3-LeftMouse>", "<4-LeftMouse>" }
