@@ -8,7 +8,7 @@ export PATH := $(VENV)/bin:$(PATH)
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH := torch==2.13.0
 
-.PHONY: install install-dev dev system-deps postgres torch test check lint vsix dist nvim-doc
+.PHONY: install install-dev dev system-deps postgres torch test check lint vsix dist nvim-doc codemirror-demo
 
 # The Python that creates the virtualenv (3.11 or newer).
 PYTHON3 ?= python3
@@ -55,6 +55,7 @@ install-dev: system-deps dev
 	cd editors/vscode && npm ci && npm run build
 	bash editors/vscode/scripts/install-code-server.sh
 	cd editors/web && npm ci && npm run build
+	cd editors/codemirror && npm ci && npm run build
 
 lint: dev
 	ruff check .
@@ -72,6 +73,15 @@ test: postgres install-dev lint
 vsix:
 	cd editors/pad && npm ci
 	cd editors/vscode && npm ci && npm run build && npm run package
+
+# The CodeMirror demo editor: the server on ws://127.0.0.1:8765 and the page at http://127.0.0.1:8000/demo/ (Ctrl+C
+# stops both).
+codemirror-demo: install
+	cd editors/pad && npm ci
+	cd editors/codemirror && npm ci && npm run build
+	@echo "extexify demo: open http://127.0.0.1:8000/demo/"
+	$(VENV)/bin/extexify-lsp --ws 127.0.0.1:8765 & trap 'kill $$!' EXIT INT TERM; \
+		$(PYTHON) -m http.server --bind 127.0.0.1 --directory editors/codemirror 8000
 
 # A wheel of the server and toolkit, with the shipped model: dist/extexify-VERSION-py3-none-any.whl.
 dist: $(PYTHON)

@@ -24,6 +24,7 @@ from webpad import (
     on_canvas,
     running_server,
     serve_directory,
+    unseen_drawing,
     wait_for_candidates,
 )
 
@@ -75,12 +76,6 @@ def test_pad_package_type_checks_and_lints() -> None:
 def web_build() -> None:
     """editors/web checked and bundled into dist/ (the demo page loads the bundle)."""
     run_npm_test("web")
-
-
-def unseen_drawing(full_dataset_and_split: tuple[Dataset, Split], symbol_id: str) -> list[np.ndarray]:
-    """A drawing of `symbol_id` from the test split: a real drawing the model never trained on."""
-    dataset, split = full_dataset_and_split
-    return dataset.drawing(next(int(i) for i in split.test if dataset.symbol_id(int(i)) == symbol_id))
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,9 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import Browser, FrameLocator, Locator, Page, sync_playwright
 
+from training.dataset import Dataset
+from training.split import Split
+
 ROOT = Path(__file__).resolve().parents[2]
 WEB_DIR = ROOT / "editors" / "web"
 CHROMIUM = "/usr/bin/chromium"
@@ -153,6 +156,12 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def unseen_drawing(full_dataset_and_split: tuple[Dataset, Split], symbol_id: str) -> list[np.ndarray]:
+    """A drawing of `symbol_id` from the test split: a real drawing the model never trained on."""
+    dataset, split = full_dataset_and_split
+    return dataset.drawing(next(int(i) for i in split.test if dataset.symbol_id(int(i)) == symbol_id))
 
 
 def on_canvas(
