@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pynvim
 import pytest
+from samplestore import stored, wait_for_samples
 
-from extexify_lsp.store import StoredSample, UserSymbol, open_store
+from extexify_lsp.store import UserSymbol
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -363,16 +364,6 @@ def list_text(nvim: pynvim.Nvim) -> str:
     return " ".join(" ".join(pad_lines(nvim, "list")).split())
 
 
-def stored(store: Path) -> tuple[list[UserSymbol], list[StoredSample]]:
-    """The user symbols and samples in `store`, read as another program would."""
-    opened = open_store(str(store), writable=False)
-    assert opened is not None
-    try:
-        return opened.symbols(), opened.samples()
-    finally:
-        opened.close()
-
-
 def test_extexify_teach_stores_the_drawing_and_inserts_the_command(nvim_with_store, drawing, store):
     nvim = nvim_with_store
     nvim.command("ExtexifyDraw")
@@ -423,7 +414,6 @@ def test_choosing_a_candidate_records_the_choice(nvim_with_store, drawing, store
     wait_for(lambda: candidates(nvim), "the candidates")
     choose(nvim, COMMAND, "number")
 
-    wait_for(lambda: stored(store)[1], "the choice in the store", timeout=10)
-    _, samples = stored(store)
+    samples = wait_for_samples(store, 1)
     assert [(sample.symbol_id, sample.source) for sample in samples] == [(SYMBOL_ID, "picked")]
     assert len(samples[0].strokes) == len(drawing)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from codeserver import PAD_CANVAS, open_pad, vscode_with_extension
 from playwright.sync_api import Page, expect
+from samplestore import stored, wait_for_samples
 from test_vscode import (  # noqa: F401 (npm_test: the fixture building the .vsix, once per module)
     COLUMN,
     COMMAND,
@@ -32,27 +33,10 @@ from webpad import (
     wait_for_candidates,
 )
 
-from extexify_lsp.store import StoredSample, UserSymbol, open_store
+from extexify_lsp.store import UserSymbol
 
 TAUGHT = r"\mycirc"
 TAUGHT_ID = "user:\\mycirc@mypkg"
-
-
-def stored(store: Path) -> tuple[list[UserSymbol], list[StoredSample]]:
-    """The user symbols and samples in `store`, read as another program would."""
-    opened = open_store(str(store), writable=False)
-    assert opened is not None
-    try:
-        return opened.symbols(), opened.samples()
-    finally:
-        opened.close()
-
-
-def wait_for_samples(store: Path, count: int, timeout: float = 10.0) -> list[StoredSample]:
-    deadline = time.monotonic() + timeout
-    while len(samples := stored(store)[1]) < count and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return samples
 
 
 def run_command(page: Page, title: str) -> None:

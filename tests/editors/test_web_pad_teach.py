@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
+from samplestore import stored, wait_for_samples
 from webpad import (
     CANDIDATE,
     TEACH_MESSAGE,
@@ -26,7 +26,7 @@ from webpad import (
     wait_for_candidates,
 )
 
-from extexify_lsp.store import StoredSample, UserSymbol, open_store
+from extexify_lsp.store import UserSymbol
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -93,16 +93,6 @@ def demo(web_build: None, store: Path) -> Iterator[Page]:
     yield from demo_with(str(store))
 
 
-def stored(store: Path) -> tuple[list[UserSymbol], list[StoredSample]]:
-    """The user symbols and samples in `store`, read as another program would."""
-    opened = open_store(str(store), writable=False)
-    assert opened is not None
-    try:
-        return opened.symbols(), opened.samples()
-    finally:
-        opened.close()
-
-
 def sent(page: Page, method: str) -> list[dict]:
     return page.evaluate("method => window.sentMessages.filter(m => m.method === method)", method)
 
@@ -151,10 +141,7 @@ def test_choosing_a_candidate_runs_its_command_and_records_the_choice(
     click_variant(demo, COMMAND)
 
     expect(demo.locator(CANDIDATE)).to_have_count(0)
-    deadline = time.monotonic() + 10
-    while not stored(store)[1] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    _, samples = stored(store)
+    samples = wait_for_samples(store, 1)
     assert [(sample.symbol_id, sample.source) for sample in samples] == [(SYMBOL_ID, "picked")]
     [command] = sent(demo, "workspace/executeCommand")
     assert command["params"]["command"] == "extexify.recordChoice"
