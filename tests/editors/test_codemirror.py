@@ -266,3 +266,17 @@ def test_mod_alt_d_and_the_button_toggle_the_pad(editor: Page) -> None:
     editor.locator(".cm-extexify-toggle").click()
     expect(editor.locator(PAD)).to_be_visible()
     expect(editor.locator(".extexify-pad__canvas")).to_be_focused()
+
+
+def test_teaching_a_drawing_inserts_the_new_command(editor: Page, star_strokes: list[np.ndarray]) -> None:
+    draw(editor, star_strokes)
+    wait_for_candidates(editor)
+    editor.locator(".extexify-teach__summary").click()
+    editor.locator(".extexify-teach__command").fill(r"\mystar")
+    editor.locator(".extexify-teach__submit").click()
+
+    expect_document(editor, with_star(r"\mystar", package=False))
+    # Teaching stored the drawing already: no choice is recorded for it.
+    commands = editor.evaluate("() => sentMessages.filter(m => m.method === 'workspace/executeCommand')")
+    assert commands == []
+    assert editor.evaluate("() => sentMessages.filter(m => m.method === 'extexify/teach').length") == 1

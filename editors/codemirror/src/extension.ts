@@ -13,11 +13,15 @@ import {
   GLYPHS,
   type GlyphsResult,
   MAX_CANDIDATES,
+  MAX_LIMIT,
   RECOGNIZE_STROKES,
   type RecognizeStrokesParams,
   type Stroke,
+  TEACH,
+  type TeachResult,
   type TextEdit,
 } from "../../pad/src/protocol";
+import { taughtItem } from "../../pad/src/newSymbol";
 import { connect, type Connection, type ConnectionState } from "./transport";
 
 export interface ExtexifyConfig {
@@ -81,6 +85,14 @@ export function extexify(config: ExtexifyConfig): Extension {
         return answer.list;
       },
       glyphs: async (symbolIds) => (await live.request<GlyphsResult>(GLYPHS, { symbolIds })).glyphs,
+      async teach(strokes, symbol) {
+        const result = await live.request<TeachResult>(TEACH, { strokes, symbol });
+        // Recognized again at the cursor: the server's item for the new symbol brings its package line.
+        const answer = await live.recognize(strokes, MAX_LIMIT);
+        answered?.mapping.destroy();
+        answered = answer;
+        return taughtItem(result, symbol, answer.list.items);
+      },
       onChoose: (item) => void choose(item),
     });
 
