@@ -75,8 +75,9 @@ vsix:
 	cd editors/vscode && npm ci && npm run build && npm run package
 
 # The CodeMirror demo editor: the server on ws://127.0.0.1:8765 and the page at http://127.0.0.1:8000/demo/ (Ctrl+C
-# stops both).
-codemirror-demo: install
+# stops both). Installs the server first when the virtualenv has none.
+codemirror-demo:
+	@test -x $(VENV)/bin/extexify-lsp || $(MAKE) install
 	cd editors/pad && npm ci
 	cd editors/codemirror && npm ci && npm run build
 	@echo "extexify demo: open http://127.0.0.1:8000/demo/"
