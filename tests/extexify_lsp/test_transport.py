@@ -11,7 +11,7 @@ import pytest
 import torch
 from lsprotocol import types
 from pytest_lsp import LanguageClient
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from extexify_lsp.jsonrpc import MAX_MESSAGE_BYTES
@@ -95,6 +95,36 @@ async def test_allow_origin_replaces_the_default_origins() -> None:
         assert len((await exchange(port, "https://pad.example"))["result"]["items"]) == 2
         with pytest.raises(InvalidStatus):
             await exchange(port, "http://localhost:5173")
+
+
+async def test_ws_log_messages_go_to_their_own_connection_alone() -> None:
+    """Each WebSocket connection's `initialized` logs that it is ready, to that page alone."""
+
+    async def messages_until(websocket: ClientConnection, msg_id: int) -> list[dict]:
+        messages = [json.loads(await asyncio.wait_for(websocket.recv(), START_TIMEOUT))]
+        while messages[-1].get("id") != msg_id:
+            messages.append(json.loads(await asyncio.wait_for(websocket.recv(), START_TIMEOUT)))
+        return messages
+
+    async def ready_messages(websocket: ClientConnection, msg_id: int) -> list[dict]:
+        """After a recognize request `msg_id`: the log messages sent until its answer."""
+        request = {"jsonrpc": "2.0", "id": msg_id, "method": RECOGNIZE_STROKES, "params": {"strokes": LEQ}}
+        await websocket.send(json.dumps(request))
+        return [m for m in await messages_until(websocket, msg_id) if m.get("method") == "window/logMessage"]
+
+    initialize = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"capabilities": {}}}
+    initialized = json.dumps({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    async with (
+        listening("--ws", "0") as (port, _),
+        connect(f"ws://127.0.0.1:{port}") as first,
+        connect(f"ws://127.0.0.1:{port}") as second,
+    ):
+        for websocket, msg_id in ((first, 1), (second, 2)):
+            await websocket.send(json.dumps(initialize))
+            await messages_until(websocket, 0)
+            await websocket.send(initialized)
+            assert len(await ready_messages(websocket, msg_id)) == 1
+        assert await ready_messages(first, 3) == []
 
 
 async def run_cli(*args: str) -> tuple[int, str]:
