@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Literal, cast
 
 Mode = Literal["math", "text", "both"]
 MODES: tuple[str, ...] = ("math", "text", "both")
@@ -28,14 +28,19 @@ class Symbol:
     @classmethod
     def from_dict(cls, raw: Mapping[str, object]) -> Symbol:
         try:
-            fields = {name: str(raw[name]) for name in ("id", "command", "fontenc", "mode")}
+            symbol_id, command, fontenc, mode = (str(raw[k]) for k in ("id", "command", "fontenc", "mode"))
         except KeyError as missing:
             raise SymbolTableError(f"symbol entry {raw!r} lacks {missing}") from None
+        if mode not in MODES:
+            raise SymbolTableError(f"symbol {symbol_id}: mode {mode!r} is not one of {MODES}")
         package = raw.get("package")
-        symbol = cls(**fields, package=None if package in (None, "", CORE_PACKAGE) else str(package))
-        if symbol.mode not in MODES:
-            raise SymbolTableError(f"symbol {symbol.id}: mode {symbol.mode!r} is not one of {MODES}")
-        return symbol
+        return cls(
+            id=symbol_id,
+            command=command,
+            package=None if package in (None, "", CORE_PACKAGE) else str(package),
+            fontenc=fontenc,
+            mode=cast(Mode, mode),
+        )
 
     def to_dict(self) -> dict[str, str | None]:
         return asdict(self)
