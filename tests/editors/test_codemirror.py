@@ -280,3 +280,23 @@ def test_teaching_a_drawing_inserts_the_new_command(editor: Page, star_strokes: 
     commands = editor.evaluate("() => sentMessages.filter(m => m.method === 'workspace/executeCommand')")
     assert commands == []
     assert editor.evaluate("() => sentMessages.filter(m => m.method === 'extexify/teach').length") == 1
+
+
+PAD_COLOURS = """() => {
+    const pad = getComputedStyle(document.querySelector('.extexify-pad'));
+    return [pad.backgroundColor, pad.getPropertyValue('--pad-ink').trim()];
+}"""
+
+
+def test_the_pad_follows_the_editors_theme_not_the_systems(
+    base_url: str, lsp_server: WebSocketServer, browser: Browser
+) -> None:
+    colours = {}
+    for system, editor_theme in (("dark", "light"), ("light", "dark")):
+        page = browser.new_page(color_scheme=system)
+        page.goto(f"{base_url}/demo/?server={lsp_server.url}&theme={editor_theme}")
+        wait_until_ready(page)
+        colours[editor_theme] = page.evaluate(PAD_COLOURS)
+        page.close()
+    assert colours["light"] == ["rgb(255, 255, 255)", "#1f2328"]
+    assert colours["dark"] == ["rgb(13, 17, 23)", "#e6edf3"]

@@ -1,5 +1,6 @@
 // The demo: a small local-first LaTeX editor. CodeMirror 6 with codemirror-lang-latex, the document kept in
 // IndexedDB, and extexify (pad, completion, hover) talking to the server named by `?server=`.
+import { Compartment } from "@codemirror/state";
 import { EditorView, basicSetup } from "codemirror";
 import { latex } from "codemirror-lang-latex";
 
@@ -11,7 +12,23 @@ const DEFAULT_SERVER = "ws://127.0.0.1:8765";
 const DOCUMENT = "document.tex";
 const SAVE_DELAY_MS = 300;
 
-const server = new URLSearchParams(location.search).get("server") ?? DEFAULT_SERVER;
+const query = new URLSearchParams(location.search);
+const server = query.get("server") ?? DEFAULT_SERVER;
+// `?theme=light|dark`, else the system's; extexify's pad follows the editor's.
+const systemDark = matchMedia("(prefers-color-scheme: dark)");
+const dark = () => (query.get("theme") ?? (systemDark.matches ? "dark" : "light")) === "dark";
+const darkTheme = EditorView.theme(
+  {
+    "&": { color: "#e6edf3", backgroundColor: "#0d1117" },
+    ".cm-content": { caretColor: "#e6edf3" },
+    ".cm-cursor, .cm-dropCursor": { borderLeftColor: "#e6edf3" },
+    ".cm-gutters": { color: "#8d96a0", backgroundColor: "#161b22", borderRightColor: "#30363d" },
+    ".cm-activeLine, .cm-activeLineGutter": { backgroundColor: "#1c2533" },
+    ".cm-panels": { color: "#e6edf3", backgroundColor: "#161b22" },
+  },
+  { dark: true },
+);
+const theme = new Compartment();
 const parent = document.querySelector<HTMLElement>("#editor");
 const examples = document.querySelector<HTMLSelectElement>("#examples");
 const saved = document.querySelector<HTMLElement>("#saved");
@@ -37,6 +54,7 @@ const view = new EditorView({
   doc: text,
   extensions: [
     basicSetup,
+    theme.of(dark() ? darkTheme : []),
     latex({ enableAutocomplete: false, enableTooltips: false, enableLinting: false }),
     extexify({ server, documentUri: "untitled:extexify-demo/document.tex", padOpen: true }),
     EditorView.updateListener.of((update) => {
@@ -48,6 +66,12 @@ const view = new EditorView({
 const gap = text.indexOf("$x  y$");
 view.dispatch({ selection: { anchor: gap >= 0 ? gap + 3 : 0 } });
 Object.assign(window, { extexifyDemo: { view } });
+const applyTheme = () => {
+  document.documentElement.dataset.theme = dark() ? "dark" : "light";
+  view.dispatch({ effects: theme.reconfigure(dark() ? darkTheme : []) });
+};
+applyTheme();
+systemDark.addEventListener("change", applyTheme);
 
 examples.append(...EXAMPLES.map((example, index) => new Option(example.name, String(index))));
 examples.addEventListener("change", () => {

@@ -88,36 +88,39 @@ export function extexify(config: ExtexifyConfig): Extension {
       async teach(strokes, symbol) {
         const result = await live.request<TeachResult>(TEACH, { strokes, symbol });
         // Recognized again at the cursor: the server's item for the new symbol brings its package line.
-        const answer = await live.recognize(strokes, MAX_LIMIT);
+        // Failing that, the bare command goes in at the cursor.
+        const answer = await live.recognize(strokes, MAX_LIMIT).catch(() => null);
         answered?.mapping.destroy();
         answered = answer;
-        return taughtItem(result, symbol, answer.list.items);
+        return taughtItem(result, symbol, answer?.list.items ?? []);
       },
       onChoose: (item) => void choose(item),
     });
 
     async function choose(item: CompletionItem): Promise<void> {
       const answer = answered;
-      if (!answer) return;
-      const host: ChoiceHost = {
-        stillFits: () => answer.mapping.mapPos(uri, answer.head, 1) === view.state.selection.main.head,
-        recognizeHere: async (strokes, count) => {
-          const fresh = await live.recognize(strokes, count);
-          fresh.mapping.destroy();
-          return fresh.list;
-        },
-      };
-      try {
-        const fitted = await fitChoice(item, answer.strokes, host);
-        // Asked again: the new edits fit the document as it is now, nothing to map.
-        insert(view, fitted, fitted === item ? answer.mapping : null);
-      } catch (error) {
-        if (!(error instanceof ChoiceError)) throw error;
-        pad.setError(error.message);
-        return;
+      let fitted = item;
+      if (answer) {
+        const host: ChoiceHost = {
+          stillFits: () => answer.mapping.mapPos(uri, answer.head, 1) === view.state.selection.main.head,
+          recognizeHere: async (strokes, count) => {
+            const fresh = await live.recognize(strokes, count);
+            fresh.mapping.destroy();
+            return fresh.list;
+          },
+        };
+        try {
+          fitted = await fitChoice(item, answer.strokes, host);
+        } catch (error) {
+          if (!(error instanceof ChoiceError)) throw error;
+          pad.setError(error.message);
+          return;
+        }
       }
+      // Asked again, the edits fit the document as it is now: nothing to map.
+      insert(view, fitted, answer && fitted === item ? answer.mapping : null);
       view.focus();
-      const command = item.command;
+      const command = fitted.command;
       if (command) {
         live
           .request(EXECUTE_COMMAND, { command: command.command, arguments: command.arguments ?? [] })

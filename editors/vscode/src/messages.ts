@@ -1,5 +1,6 @@
 // The messages between the pad's webview and the extension host, and the pure logic on either side of them.
 // Nothing here imports `vscode` or the DOM, so the unit tests run it under plain node.
+import { PendingRequests } from "../../pad/src/client/requests";
 import type { CompletionItem, CompletionList, NewSymbol, Position, Stroke, TextEdit } from "../../pad/src/protocol";
 
 /** Glyph images by symbol id: `data:` URIs, null where the server has none. */
@@ -195,12 +196,8 @@ export function createHostHandler(actions: HostActions): {
   return { handle, cancelAll };
 }
 
-/** Rejection of a request the webview gave up on, shaped like `fetch`'s so the pad recognizes and ignores it. */
-function abortError(): Error {
-  const error = new Error("The recognition request was cancelled");
-  error.name = "AbortError";
-  return error;
-}
+/** A request the webview sends, before it is given its id. */
+type Unnumbered<M> = M extends { id: number } ? Omit<M, "id"> : never;
 
 /**
  * The webview's side: turns the pad's `recognize(strokes, signal)` and `glyphs(symbolIds)` calls into messages
@@ -212,37 +209,18 @@ export function createHostClient(post: (message: WebviewMessage) => void): {
   teach(strokes: Stroke[], symbol: NewSymbol): Promise<CompletionItem>;
   receive(message: HostMessage): void;
 } {
-  // One id sequence for both kinds of request; an answer of the other kind is a host bug and rejects.
-  const pending = new Map<number, { resolve(message: HostMessage): void; reject(error: Error): void }>();
-  let nextId = 1;
+  // One id sequence for every kind of request; an answer of another kind is a host bug and rejects.
+  const pending = new PendingRequests<HostMessage>();
 
-  function send(message: WebviewMessage & { id: number }, signal?: AbortSignal): Promise<HostMessage> {
-    return new Promise<HostMessage>((resolve, reject) => {
-      const onAbort = (): void => {
-        pending.delete(message.id);
-        post({ type: "cancel", id: message.id });
-        reject(abortError());
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      pending.set(message.id, {
-        resolve(answer) {
-          signal?.removeEventListener("abort", onAbort);
-          resolve(answer);
-        },
-        reject(error) {
-          signal?.removeEventListener("abort", onAbort);
-          reject(error);
-        },
-      });
-      post(message);
+  function send(message: Unnumbered<WebviewMessage>, signal?: AbortSignal): Promise<HostMessage> {
+    return pending.start((id) => post({ ...message, id } as WebviewMessage), {
+      signal,
+      cancel: (id) => post({ type: "cancel", id }),
     });
   }
 
   async function recognize(strokes: Stroke[], signal: AbortSignal): Promise<CompletionList> {
-    if (signal.aborted) {
-      throw abortError();
-    }
-    const answer = await send({ type: "recognize", id: nextId++, strokes }, signal);
+    const answer = await send({ type: "recognize", strokes }, signal);
     if (answer.type !== "result") {
       throw new Error(`the host answered a recognize request with '${answer.type}'`);
     }
@@ -250,7 +228,7 @@ export function createHostClient(post: (message: WebviewMessage) => void): {
   }
 
   async function glyphs(symbolIds: string[]): Promise<Glyphs> {
-    const answer = await send({ type: "glyphs", id: nextId++, symbolIds });
+    const answer = await send({ type: "glyphs", symbolIds });
     if (answer.type !== "glyphs") {
       throw new Error(`the host answered a glyphs request with '${answer.type}'`);
     }
@@ -258,7 +236,7 @@ export function createHostClient(post: (message: WebviewMessage) => void): {
   }
 
   async function teach(strokes: Stroke[], symbol: NewSymbol): Promise<CompletionItem> {
-    const answer = await send({ type: "teach", id: nextId++, strokes, symbol });
+    const answer = await send({ type: "teach", strokes, symbol });
     if (answer.type !== "taught") {
       throw new Error(`the host answered a teach request with '${answer.type}'`);
     }
@@ -269,12 +247,10 @@ export function createHostClient(post: (message: WebviewMessage) => void): {
     if (message.type !== "result" && message.type !== "glyphs" && message.type !== "taught" && message.type !== "error") {
       return;
     }
-    const request = pending.get(message.id);
-    pending.delete(message.id);
     if (message.type === "error") {
-      request?.reject(new Error(message.message));
+      pending.reject(message.id, new Error(message.message));
     } else {
-      request?.resolve(message);
+      pending.resolve(message.id, message);
     }
   }
 

@@ -12,6 +12,7 @@ import {
   type TeachParams,
   type TeachResult,
 } from "../../pad/src/protocol";
+import { PendingRequests } from "../../pad/src/client/requests";
 
 export type ConnectionState = "connecting" | "ready" | "disconnected" | "closed";
 
@@ -63,12 +64,6 @@ interface IncomingMessage {
   error?: { code: number; message: string };
 }
 
-interface PendingRequest {
-  resolve(result: unknown): void;
-  reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
 interface OpenDocument {
   languageId: string;
   version: number;
@@ -83,12 +78,11 @@ export function connectLsp(options: LspClientOptions): LspClient {
   const maxDelay = options.maxReconnectDelayMs ?? 5000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
 
-  const pending = new Map<number, PendingRequest>();
+  const pending = new PendingRequests<unknown>();
   const documents = new Map<string, OpenDocument>();
   let socket: WebSocket | null = null;
   let state: ConnectionState = "connecting";
   let stateDetail = "";
-  let nextId = 1;
   let reconnectDelay = firstDelay;
   let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   const decoder = new TextDecoder();
@@ -104,37 +98,12 @@ export function connectLsp(options: LspClientOptions): LspClient {
   }
 
   function request<T>(method: string, params: unknown, signal?: AbortSignal): Promise<T> {
-    if (signal?.aborted) return Promise.reject(abortError());
-    const id = nextId++;
-    return new Promise<T>((resolve, reject) => {
-      const finish = () => {
-        clearTimeout(entry.timer);
-        pending.delete(id);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const onAbort = () => {
-        finish();
-        send({ method: "$/cancelRequest", params: { id } });
-        reject(abortError());
-      };
-      const entry: PendingRequest = {
-        resolve: (result) => {
-          finish();
-          resolve(result as T);
-        },
-        reject: (error) => {
-          finish();
-          reject(error);
-        },
-        timer: setTimeout(
-          () => entry.reject(new Error(`extexify-lsp did not answer ${method} within ${requestTimeoutMs} ms`)),
-          requestTimeoutMs,
-        ),
-      };
-      pending.set(id, entry);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      send({ id, method, params });
-    });
+    return pending.start((id) => send({ id, method, params }), {
+      signal,
+      cancel: (id) => send({ method: "$/cancelRequest", params: { id } }),
+      timeoutMs: requestTimeoutMs,
+      timeoutMessage: `extexify-lsp did not answer ${method} within ${requestTimeoutMs} ms`,
+    }) as Promise<T>;
   }
 
   function notify(method: string, params: unknown): void {
@@ -150,10 +119,10 @@ export function connectLsp(options: LspClientOptions): LspClient {
       return;
     }
     if (message.method === undefined) {
-      const entry = pending.get(Number(message.id));
-      if (!entry) return; // the answer to a request cancelled or timed out meanwhile
-      if (message.error) entry.reject(new LspResponseError(message.error.code, message.error.message));
-      else entry.resolve(message.result);
+      // No one waits for the answer to a request cancelled or timed out meanwhile.
+      const id = Number(message.id);
+      if (message.error) pending.reject(id, new LspResponseError(message.error.code, message.error.message));
+      else pending.resolve(id, message.result);
     } else if (message.id !== undefined) {
       // A request from the server: this client offers no capabilities that servers may call back into.
       send({ id: message.id, error: { code: METHOD_NOT_FOUND, message: `${message.method} is not supported` } });
@@ -209,7 +178,7 @@ export function connectLsp(options: LspClientOptions): LspClient {
       if (socket !== ws) return;
       socket = null;
       const lost = new Error(`Lost the connection to extexify-lsp at ${options.url}`);
-      for (const entry of [...pending.values()]) entry.reject(lost);
+      pending.rejectAll(lost);
       if (state === "closed") return;
       const seconds = (reconnectDelay / 1000).toFixed(1);
       setState(
@@ -281,8 +250,4 @@ export function connectLsp(options: LspClientOptions): LspClient {
       socket?.close();
     },
   };
-}
-
-function abortError(): DOMException {
-  return new DOMException("The request was superseded", "AbortError");
 }

@@ -2,8 +2,8 @@
 // document, recognition asks for edits at its cursor, and a chosen candidate's edits go into it.
 import { createPad, type Pad } from "../../pad/src/pad";
 import { type CompletionItem, MAX_CANDIDATES, MAX_LIMIT, type Stroke, type TextEdit } from "../../pad/src/protocol";
+import { ChoiceError, fitChoice } from "../../pad/src/client/choice";
 import { taughtItem } from "../../pad/src/newSymbol";
-import { findVariant } from "../../pad/src/variants";
 
 import { connectLsp, type ConnectionState, type LspClient } from "./lsp-client";
 import { applyTextEdits, positionAt } from "./text-edits";
@@ -77,19 +77,15 @@ export function createTextareaPad(
   client.openDocument(uri, "latex", textarea.value);
 
   async function choose(item: CompletionItem): Promise<void> {
-    let fitted: CompletionItem | undefined = item;
-    if (textarea.value !== answeredFor.text || textarea.selectionEnd !== answeredFor.cursor) {
-      // The text or the cursor moved since the answer: ask again for edits that fit the cursor now.
-      try {
-        const fresh = await recognizeAtCursor(answeredFor.strokes, MAX_LIMIT);
-        fitted = findVariant(fresh.items, item.data.symbolId);
-      } catch (error) {
-        pad.setError(`Could not insert ${item.label}: ${error instanceof Error ? error.message : String(error)}`);
-        return;
-      }
-    }
-    if (fitted === undefined) {
-      pad.setError(`Could not place ${item.label} at the cursor any more: draw it again`);
+    let fitted: CompletionItem;
+    try {
+      fitted = await fitChoice(item, answeredFor.strokes, {
+        stillFits: () => textarea.value === answeredFor.text && textarea.selectionEnd === answeredFor.cursor,
+        recognizeHere: (strokes, count) => recognizeAtCursor(strokes, count),
+      });
+    } catch (error) {
+      if (!(error instanceof ChoiceError)) throw error;
+      pad.setError(error.message);
       return;
     }
     insert(fitted);

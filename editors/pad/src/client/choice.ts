@@ -11,14 +11,15 @@ export interface ChoiceHost {
   recognizeHere(strokes: Stroke[], limit: number): Promise<CompletionList>;
 }
 
-/** Could not place the chosen symbol: the message is fit for the user. */
+/** Could not ask again for the chosen symbol's edits: the message is fit for the user. */
 export class ChoiceError extends Error {
   override name = "ChoiceError";
 }
 
 /**
  * `item` when its edits still fit, else the same symbol (label or look-alike) answered again at the cursor
- * for the strokes the shown answer was for.
+ * for the strokes the shown answer was for. Should the new answer lack it (it has the same strokes, so it
+ * should not), the bare command without edits: inserted at the cursor, it is still what the user chose.
  */
 export async function fitChoice(item: CompletionItem, strokes: Stroke[], host: ChoiceHost): Promise<CompletionItem> {
   if (host.stillFits()) return item;
@@ -28,7 +29,5 @@ export async function fitChoice(item: CompletionItem, strokes: Stroke[], host: C
   } catch (error) {
     throw new ChoiceError(`Could not insert ${item.label}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const fitted = findVariant(fresh.items, item.data.symbolId);
-  if (!fitted) throw new ChoiceError(`Could not place ${item.label} at the cursor any more: draw it again`);
-  return fitted;
+  return findVariant(fresh.items, item.data.symbolId) ?? { ...item, textEdit: undefined, additionalTextEdits: undefined };
 }

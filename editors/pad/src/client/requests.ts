@@ -1,5 +1,5 @@
 // Requests the pad's hosts make on its behalf: cancelled when the pad stops waiting, failed when the
-// connection is lost, answered errors turned into Errors with the server's message.
+// connection is lost or no answer comes in time, answered errors turned into Errors with the server's message.
 
 /** The error a request rejects with once its signal aborted (the pad recognizes `name === "AbortError"`). */
 export function abortError(): DOMException {
@@ -54,4 +54,79 @@ export function abortable<T>(
       reject(asError(reason));
     });
   });
+}
+
+interface Pending<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+export interface StartOptions {
+  /** Aborting it rejects the request with an AbortError and calls `cancel`. */
+  signal?: AbortSignal;
+  /** Tell the other side the answer is no longer wanted (`$/cancelRequest`, a cancel message). */
+  cancel?(id: number): void;
+  /** Reject with this message when no answer came within `timeoutMs`. */
+  timeoutMs?: number;
+  timeoutMessage?: string;
+}
+
+/** Requests awaiting their answers by id: one id sequence, abort and timeout handling in one place. */
+export class PendingRequests<T> {
+  private readonly pending = new Map<number, Pending<T>>();
+  private nextId = 1;
+
+  /** Send a request with a fresh id (`send(id)`); the promise settles with its answer. */
+  start(send: (id: number) => void, options: StartOptions = {}): Promise<T> {
+    const { signal, cancel, timeoutMs, timeoutMessage } = options;
+    if (signal?.aborted) return Promise.reject(abortError());
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = () => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onAbort = () => {
+        finish();
+        cancel?.(id);
+        reject(abortError());
+      };
+      this.pending.set(id, {
+        resolve(value) {
+          finish();
+          resolve(value);
+        },
+        reject(error) {
+          finish();
+          reject(error);
+        },
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (timeoutMs !== undefined) {
+        const message = timeoutMessage ?? `no answer within ${timeoutMs} ms`;
+        timer = setTimeout(() => this.reject(id, new Error(message)), timeoutMs);
+      }
+      send(id);
+    });
+  }
+
+  /** Settle request `id` with its answer; false when nobody waits for it (cancelled, timed out, unknown). */
+  resolve(id: number, value: T): boolean {
+    const entry = this.pending.get(id);
+    entry?.resolve(value);
+    return entry !== undefined;
+  }
+
+  reject(id: number, error: Error): boolean {
+    const entry = this.pending.get(id);
+    entry?.reject(error);
+    return entry !== undefined;
+  }
+
+  /** Fail every request still waiting, e.g. when the connection is lost. */
+  rejectAll(error: Error): void {
+    for (const entry of [...this.pending.values()]) entry.reject(error);
+  }
 }
