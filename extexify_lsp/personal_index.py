@@ -211,9 +211,10 @@ class PersonalIndex:
         if close.any():
             classes, groups = self.grouped[close], self.group_of_class[close]
             order = np.lexsort((-evidence[classes], groups))  # by group, the closest class first
+            classes, groups = classes[order], groups[order]
             leading = np.ones(len(order), dtype=bool)
-            leading[1:] = groups[order][1:] != groups[order][:-1]
-            for n, group in zip(classes[order][leading].tolist(), groups[order][leading].tolist(), strict=True):
+            leading[1:] = groups[1:] != groups[:-1]
+            for n, group in zip(classes[leading].tolist(), groups[leading].tolist(), strict=True):
                 columns = self.group_columns[group]
                 mine, top = self.columns[n], columns[np.argmax(fused[columns])]
                 fused[mine], fused[top] = fused[top], fused[mine]
@@ -222,7 +223,7 @@ class PersonalIndex:
 
 def _similarities(rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
     """`rows @ vector` through torch, which keeps to the threads the server gives it (one): numpy's BLAS
-    would start its own on every core, and on a busy machine a 10,000-row product then takes 20 ms, not 0.1."""
+    starts its own on every core, and on a busy machine a 10,000-row product then takes 20 ms, not 0.1."""
     return (torch.from_numpy(rows) @ torch.from_numpy(vector)).numpy()
 
 
