@@ -300,3 +300,28 @@ def test_the_pad_follows_the_editors_theme_not_the_systems(
         page.close()
     assert colours["light"] == ["rgb(255, 255, 255)", "#1f2328"]
     assert colours["dark"] == ["rgb(13, 17, 23)", "#e6edf3"]
+
+
+INK_COLOUR = """() => {
+    const canvas = document.querySelector('.extexify-pad__canvas');
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    const counts = new Map();
+    for (let i = 0; i < pixels.length; i += 4) {
+        if (pixels[i + 3] !== 255) continue;
+        const hex = '#' + [0, 1, 2].map(c => pixels[i + c].toString(16).padStart(2, '0')).join('');
+        counts.set(hex, (counts.get(hex) ?? 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
+}"""
+
+
+def test_a_drawing_is_repainted_when_the_editor_turns_dark(
+    editor: Page, star_strokes: list[np.ndarray]
+) -> None:
+    draw(editor, star_strokes)
+    assert editor.evaluate(INK_COLOUR) == "#1f2328"
+
+    editor.select_option("#theme", "dark")  # the editor alone turns dark, not the system
+
+    expect(editor.locator(".extexify-pad")).to_have_css("background-color", "rgb(13, 17, 23)")
+    editor.wait_for_function(f"() => ({INK_COLOUR})() === '#e6edf3'", timeout=5_000)

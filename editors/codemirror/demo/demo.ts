@@ -14,9 +14,12 @@ const SAVE_DELAY_MS = 300;
 
 const query = new URLSearchParams(location.search);
 const server = query.get("server") ?? DEFAULT_SERVER;
-// `?theme=light|dark`, else the system's; extexify's pad follows the editor's.
+// The theme menu, first set from `?theme=light|dark`; "system" follows the system's. The pad follows the editor's.
 const systemDark = matchMedia("(prefers-color-scheme: dark)");
-const dark = () => (query.get("theme") ?? (systemDark.matches ? "dark" : "light")) === "dark";
+const themeMenu = document.querySelector<HTMLSelectElement>("#theme");
+if (!themeMenu) throw new Error("demo page: #theme is missing");
+themeMenu.value = query.get("theme") ?? "system";
+const dark = () => (themeMenu.value === "system" ? systemDark.matches : themeMenu.value === "dark");
 const darkTheme = EditorView.theme(
   {
     "&": { color: "#e6edf3", backgroundColor: "#0d1117" },
@@ -72,6 +75,7 @@ const applyTheme = () => {
 };
 applyTheme();
 systemDark.addEventListener("change", applyTheme);
+themeMenu.addEventListener("change", applyTheme);
 
 examples.append(...EXAMPLES.map((example, index) => new Option(example.name, String(index))));
 examples.addEventListener("change", () => {

@@ -143,6 +143,12 @@ export function extexify(config: ExtexifyConfig): Extension {
       dom,
       top: false,
       mount: () => pad.focus(),
+      update(update: ViewUpdate) {
+        // The ink colour comes from the theme: repaint once the editor's dark or light styles apply.
+        if (update.startState.facet(EditorView.darkTheme) !== update.state.facet(EditorView.darkTheme)) {
+          requestAnimationFrame(() => pad.repaint());
+        }
+      },
       destroy() {
         unlisten();
         answered?.mapping.destroy();

@@ -47,6 +47,8 @@ export interface Pad {
   setError(message: string | null): void;
   /** Recognize the current strokes again, e.g. after the server came back. */
   refresh(): void;
+  /** Repaint the drawing in the theme's ink, after the host changed its theme some other way than on <body>. */
+  repaint(): void;
   focus(): void;
   readonly strokes: Stroke[];
   destroy(): void;
@@ -488,6 +490,7 @@ export function createPad(container: HTMLElement, options: PadOptions): Pad {
     undo,
     setError,
     refresh: () => scheduleRecognition(0),
+    repaint: redraw,
     focus: () => canvas.focus(),
     get strokes() {
       return strokes.map((stroke) => stroke.slice());
