@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from extexify_lsp.personal import Personal
+from extexify_lsp.personal import REFRESH_S, Personal
 from extexify_lsp.personal_index import Embedded, FusionConfig, PersonalIndex, embed_samples
 from extexify_lsp.ranking import Ranker, label_preference
 from extexify_lsp.recognizer import Recognizer
@@ -165,3 +166,25 @@ def retrained_copy(recognizer: Recognizer) -> Recognizer:
     return Recognizer(
         model, recognizer.raster, recognizer.symbols, metadata, recognizer.device, recognizer.groups
     )
+
+
+async def test_another_servers_teaching_is_recognized_within_a_refresh_interval(
+    recognizer: Recognizer, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "samples.sqlite3")
+    mine, theirs = Personal.open(path), Personal.open(path)
+    try:
+        mine.use_model(recognizer)
+        assert await mine.current_index(recognizer.version) is None  # nothing stored yet
+        await theirs.call(lambda store: store.ensure_symbol(MYZIG))
+        drawings = [jittered(ZIGZAG, seed) for seed in range(3)]
+        await theirs.call(
+            lambda store: [store.add_sample(d, MYZIG.id, "taught", recognizer.version) for d in drawings]
+        )
+        await asyncio.sleep(REFRESH_S)
+        index = await mine.current_index(recognizer.version)
+        assert index is not None and index.classes == (MYZIG.id,) and len(index) == 3
+        assert any(MYZIG.id in item for item in ranked(recognizer, index, jittered(ZIGZAG, 99)))
+    finally:
+        mine.close()
+        theirs.close()
