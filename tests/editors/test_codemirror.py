@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ from webpad import (
     chromium,
     draw,
     find_variant,
+    glyph_image,
     running_server,
     serve_directory,
     unseen_drawing,
@@ -325,3 +327,16 @@ def test_a_drawing_is_repainted_when_the_editor_turns_dark(
 
     expect(editor.locator(".extexify-pad")).to_have_css("background-color", "rgb(13, 17, 23)")
     editor.wait_for_function(f"() => ({INK_COLOUR})() === '#e6edf3'", timeout=5_000)
+
+
+def test_a_symbol_katex_cannot_typeset_shows_the_server_glyph(
+    editor: Page, full_dataset_and_split: tuple[Dataset, Split]
+) -> None:
+    draw(editor, unseen_drawing(full_dataset_and_split, "latex:wasysym:phone"))
+    find_variant(wait_for_candidates(editor), r"\phone")
+
+    glyph = glyph_image(editor, r"\phone")
+    expect(glyph).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+    assert glyph.evaluate("image => image.complete && image.naturalWidth > 0"), "the glyph does not load"
+    asked = editor.evaluate("() => sentMessages.filter(m => m.method === 'extexify/glyphs')")
+    assert any("latex:wasysym:phone" in request["params"]["symbolIds"] for request in asked)
