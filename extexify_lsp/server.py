@@ -95,8 +95,7 @@ class ExtexifyLanguageServer(LanguageServer):
 
     @property
     def model_version(self) -> str:
-        weights = self.recognizer.metadata.get("weights")
-        return str(weights.get("sha256", "")) if isinstance(weights, dict) else ""
+        return self.recognizer.version
 
     async def probabilities(self, drawing: list[np.ndarray]) -> np.ndarray:
         """Run the model off the event loop; one inference thread answers requests in arrival order."""
