@@ -51,7 +51,7 @@ from record import write_results
 from tqdm import tqdm
 
 from extexify_lsp.personal_index import FusionConfig, PersonalIndex, embed_samples, unit_rows
-from extexify_lsp.protocol import RECOGNIZE_STROKES, TEACH, strokes_param
+from extexify_lsp.protocol import RECOGNIZE_STROKES, TAUGHT, TEACH, strokes_param
 from extexify_lsp.ranking import Ranker, label_preference
 from extexify_lsp.recognizer import Recognizer
 from extexify_lsp.store import StoredSample, UserSymbol, open_store
@@ -446,7 +446,9 @@ async def latency(command: list[str], data: Data, version: str, workdir: Path) -
     async with AsyncExitStack() as stack:
         clients = [await stack.enter_async_context(server(command, path)) for path in paths]
         for client in clients:
-            await recognize(client, data.strokes(queries[0]))  # waits for the stored samples' embedding
+            # Answered once the store thread has embedded the stored samples (recognition does not wait).
+            await client.protocol.send_request_async(TAUGHT, {})
+            await recognize(client, data.strokes(queries[0]))
         pids = [client._server.pid for client in clients]  # type: ignore[union-attr]
         cpu = [cpu_seconds(pid) for pid in pids]
         for n, i in enumerate(tqdm(queries, desc="latency")):

@@ -38,6 +38,9 @@ logger = logging.getLogger("extexify_lsp")
 T = TypeVar("T")
 REFRESH_S = 1.0  # how often a request may check whether another server changed the store
 RECENT_DRAWINGS = 256  # per connection: how far back a recorded choice can reach
+# How long a request waits for the stored samples to be embedded at start-up (10,000 take about 25 s):
+# longer, and it is answered without them meanwhile.
+INDEXING_WAIT_S = 2.0
 
 
 class Personal:
@@ -130,9 +133,13 @@ class Personal:
 
     async def current_index(self, model_version: str) -> PersonalIndex | None:
         """The samples as recognition uses them for the model `model_version`, after any change another
-        server made (checked at most once a second); None when there are none or personalization is off."""
+        server made (checked at most once a second); None when there are none, personalization is off, or
+        a large store is still being embedded."""
         if self._indexing is not None and not self._indexing.done():
-            await asyncio.wrap_future(self._indexing)
+            try:
+                await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._indexing)), INDEXING_WAIT_S)
+            except TimeoutError:
+                return None  # the store thread is busy embedding: no refresh either
         await self.refresh()
         index = self.index
         return index if index is not None and index.model_version == model_version else None

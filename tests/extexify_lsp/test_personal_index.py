@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 import torch
 
+from extexify_lsp import personal as personal_module
 from extexify_lsp.personal import REFRESH_S, Personal
 from extexify_lsp.personal_index import Embedded, FusionConfig, PersonalIndex, embed_samples
 from extexify_lsp.ranking import Ranker, label_preference
 from extexify_lsp.recognizer import Recognizer
-from extexify_lsp.store import StoredSample, UserSymbol
+from extexify_lsp.store import StoredSample, UserSymbol, open_store
 from extexify_lsp.strokes import parse_strokes
 from tests.extexify_lsp.lsp_client import LEQ
 
@@ -188,3 +189,25 @@ async def test_another_servers_teaching_is_recognized_within_a_refresh_interval(
     finally:
         mine.close()
         theirs.close()
+
+
+async def test_recognition_goes_on_without_samples_still_being_embedded(
+    recognizer: Recognizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(tmp_path / "samples.sqlite3")
+    store = open_store(path)
+    assert store is not None
+    store.ensure_symbol(MYZIG)
+    for seed in range(20):
+        store.add_sample(jittered(ZIGZAG, seed), MYZIG.id, "taught", recognizer.version)
+    store.close()
+    monkeypatch.setattr(personal_module, "INDEXING_WAIT_S", 0.0)
+    personal = Personal.open(path)
+    try:
+        personal.use_model(recognizer)
+        assert await personal.current_index(recognizer.version) is None  # not waited for
+        await personal.call(lambda store: store.revision())  # the store thread is done embedding
+        index = await personal.current_index(recognizer.version)
+        assert index is not None and len(index) == 20
+    finally:
+        personal.close()
