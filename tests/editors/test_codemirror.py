@@ -268,6 +268,10 @@ def test_mod_alt_d_and_the_button_toggle_the_pad(editor: Page) -> None:
     editor.locator(".cm-extexify-toggle").click()
     expect(editor.locator(PAD)).to_be_visible()
     expect(editor.locator(".extexify-pad__canvas")).to_be_focused()
+    # From inside the pad too, back to the editor.
+    editor.keyboard.press("Control+Alt+d")
+    expect(editor.locator(PAD)).to_have_count(0)
+    expect(editor.locator(".cm-content")).to_be_focused()
 
 
 def test_teaching_a_drawing_inserts_the_new_command(editor: Page, star_strokes: list[np.ndarray]) -> None:

@@ -2,7 +2,15 @@
 // `extexify-lsp --ws`, a toolbar with the pad's toggle and the connection state, and the pad in a panel.
 import { hoverTooltips, LSPClient, LSPPlugin, serverCompletion, type WorkspaceMapping } from "@codemirror/lsp-client";
 import { type Extension, StateEffect, StateField } from "@codemirror/state";
-import { EditorView, keymap, type Panel, showPanel, ViewPlugin, type ViewUpdate } from "@codemirror/view";
+import {
+  EditorView,
+  keymap,
+  type Panel,
+  runScopeHandlers,
+  showPanel,
+  ViewPlugin,
+  type ViewUpdate,
+} from "@codemirror/view";
 
 import { fitChoice, type ChoiceHost, ChoiceError } from "../../pad/src/client/choice";
 import { abortable, asError } from "../../pad/src/client/requests";
@@ -73,6 +81,9 @@ export function extexify(config: ExtexifyConfig): Extension {
   function padPanel(view: EditorView, owner: Session | null): Panel {
     const dom = document.createElement("div");
     dom.className = "cm-extexify-pad";
+    dom.addEventListener("keydown", (event) => {
+      if (runScopeHandlers(view, event, "extexify")) event.preventDefault();
+    });
     if (!owner) return { dom };
     const live = owner;
     let answered: Answer | null = null;
@@ -161,7 +172,10 @@ export function extexify(config: ExtexifyConfig): Extension {
     client.plugin(uri, config.languageId ?? "latex"),
     session,
     padOpen,
-    keymap.of([{ key: "Mod-Alt-d", run: (view) => togglePad(view, padOpen), preventDefault: true }]),
+    // In the "extexify" scope too: the pad's panel runs it for keys pressed in the pad.
+    keymap.of([
+      { key: "Mod-Alt-d", run: (view) => togglePad(view, padOpen), preventDefault: true, scope: "editor extexify" },
+    ]),
     theme,
   ];
 }
