@@ -29,5 +29,6 @@ export async function fitChoice(item: CompletionItem, strokes: Stroke[], host: C
   } catch (error) {
     throw new ChoiceError(`Could not insert ${item.label}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return findVariant(fresh.items, item.data.symbolId) ?? { ...item, textEdit: undefined, additionalTextEdits: undefined };
+  const fitted = findVariant(fresh.items, item.data.symbolId);
+  return fitted ?? { ...item, textEdit: undefined, additionalTextEdits: undefined };
 }
