@@ -40,9 +40,7 @@ async def recognize_strokes(server: Server, raw_params: object) -> types.Complet
         answers = ranker.grouped(probabilities, params.limit, label_preference(where))
     else:
         in_math = None if where is None else where.in_math
-        answers = [
-            GroupAnswer(c, (), c.score) for c in ranker.flat(probabilities, params.limit, in_math)
-        ]
+        answers = [GroupAnswer(c, (), c.score) for c in ranker.flat(probabilities, params.limit, in_math)]
     markdown = server.completion_markdown()
     items = []
     for rank, answer in enumerate(answers):
