@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
         help="where the user's taught symbols and choices are kept: a SQLite file, a postgresql:// DSN "
         "(shared by a team), or 'none' (default: $XDG_DATA_HOME/extexify/samples.sqlite3)",
     )
+    parser.add_argument(
+        "--allow-client-store",
+        action="store_true",
+        help="with --tcp or --ws: let a client name its own store in initializationOptions (over stdio the "
+        "editor that started the server always may); off, a web page could make the server write any file",
+    )
     parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="INFO")
     return parser
 
@@ -63,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.allow_origin and not args.ws:
         _parser().error("--allow-origin only applies to --ws")
+    if args.allow_client_store and not (args.tcp or args.ws):
+        _parser().error("--allow-client-store only applies to --tcp and --ws")
     # Imported here: torch takes seconds to import, and --help or a bad argument needs none of it.
     from pygls.exceptions import JsonRpcInvalidParams
 
@@ -100,7 +108,8 @@ def main(argv: list[str] | None = None) -> None:
         recognizer.device,
         time.perf_counter() - started,
     )
-    stores = Stores(args.store)
+    # Over stdio the client is the editor that started the server: it may choose, as the command line does.
+    stores = Stores(args.store, clients_choose=args.allow_client_store or not (args.tcp or args.ws))
     stores.get()  # the command line's store, opened once for every connection
     # Start-up leaves some 215,000 objects (torch, the model, the symbols) that live as long as the process;
     # frozen out of the collector's generations, a full collection no longer walks them (pauses of up to

@@ -183,8 +183,9 @@ class Personal:
 class Stores:
     """The stores one server process has open: the command line's, and any a client's options name."""
 
-    def __init__(self, default_spec: str | None) -> None:
+    def __init__(self, default_spec: str | None, clients_choose: bool = True) -> None:
         self.default_spec = default_spec
+        self.clients_choose = clients_choose  # whether a client's initializationOptions may name a store
         self._open: dict[str | None, Personal] = {}
         self._lock = threading.Lock()  # connections open their stores from worker threads
 

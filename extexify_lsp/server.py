@@ -84,6 +84,7 @@ class ExtexifyLanguageServer(LanguageServer):
         self.personal: Personal = self.stores.get()
         self.personal.use_model(recognizer)
         self.drawings = RecentDrawings()  # this connection's, for recording choices
+        self.warnings: list[str] = []  # for the user, shown once the client is initialized
 
     @property
     def symbols(self) -> SymbolTable:
@@ -237,7 +238,12 @@ def create_server(
         ls.glyph_images = shows_glyph_images(params)
         options = params.initialization_options
         spec = options.get(STORE_OPTION) if isinstance(options, dict) else None
-        if isinstance(spec, str):
+        if isinstance(spec, str) and not ls.stores.clients_choose:
+            ls.warnings.append(
+                f"ignored initializationOptions.{STORE_OPTION}: this server keeps its own sample store "
+                "(start it with --allow-client-store to let clients choose)"
+            )
+        elif isinstance(spec, str):
             # Off the loop: opening a PostgreSQL store waits for the network, the other clients need not.
             ls.personal = await asyncio.to_thread(ls.stores.get, spec)
             ls.personal.use_model(ls.recognizer)
@@ -258,10 +264,10 @@ def create_server(
             ls.recognizer.device,
         )
         if ls.personal.warning is not None:
-            logger.warning("%s", ls.personal.warning)
-            ls.window_show_message(
-                types.ShowMessageParams(type=types.MessageType.Warning, message=ls.personal.warning)
-            )
+            ls.warnings.append(ls.personal.warning)
+        for warning in ls.warnings:
+            logger.warning("%s", warning)
+            ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=warning))
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: ExtexifyLanguageServer, params: None) -> None:

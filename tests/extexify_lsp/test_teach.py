@@ -246,7 +246,7 @@ async def test_broken_stores_warn_and_the_server_still_recognizes(tmp_path: Path
         ({"store": str(locked)}, "cannot be written"),
     ]
     with read_only(locked):
-        async with listening("--tcp", "0", "--store", str(corrupt)) as (port, _):
+        async with listening("--tcp", "0", "--store", str(corrupt), "--allow-client-store") as (port, _):
             for options, says in cases:
                 connection = await RawConnection.tcp(port)
                 shown = await _messages_after_initialize(connection, options)
@@ -263,6 +263,25 @@ async def test_broken_stores_warn_and_the_server_still_recognizes(tmp_path: Path
             assert error["code"] == REQUEST_FAILED and "--store none" in error["message"]
             await connection.close()
     assert {path: path.read_bytes() for path in before} == before
+
+
+async def test_over_tcp_a_client_names_its_store_only_when_the_server_allows_it(tmp_path: Path) -> None:
+    named = tmp_path / "named" / "samples.sqlite3"
+    async with listening("--tcp", "0", "--store", "none") as (port, _):
+        connection = await RawConnection.tcp(port)
+        shown = await _messages_after_initialize(connection, {"store": str(named)})
+        assert [m["type"] for m in shown] == [types.MessageType.Warning]
+        assert "--allow-client-store" in shown[0]["message"]
+        error = (await connection.request("t", TAUGHT, {}))["error"]
+        assert error["code"] == REQUEST_FAILED and "--store none" in error["message"]
+        await connection.close()
+    assert not named.parent.exists()
+    async with listening("--tcp", "0", "--store", "none", "--allow-client-store") as (port, _):
+        connection = await RawConnection.tcp(port)
+        assert await _messages_after_initialize(connection, {"store": str(named)}) == []
+        assert (await connection.request("t", TAUGHT, {}))["result"] == {"symbols": []}
+        await connection.close()
+    assert named.is_file()
 
 
 async def test_two_servers_share_a_postgres_store() -> None:
