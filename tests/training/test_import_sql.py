@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import subprocess
 import tarfile
@@ -25,24 +24,15 @@ from click.testing import CliRunner
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
+from tests.postgres import SERVER, admin
 from training.cli import main
 from training.dataset import Dataset
 from training.legacy_ids import LegacyIds
 from training.sources import SourceSample, read_source_index
 from training.sqldump import SqlImportError, load_dump
 
-SERVER = os.environ.get("EXTEXIFY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 SYMBOLS = ["latex:amssymb:bigstar", "latex:amsmath:dotsb", "latex:latex2e:alpha"]
 START_MS = 1_300_000_000_000  # synthetic timestamps: 2011, 15 ms per point
-
-
-def _admin() -> psycopg2.extensions.connection:
-    try:
-        connection = psycopg2.connect(SERVER)
-    except psycopg2.OperationalError as error:
-        pytest.fail(f"these tests need the PostgreSQL server at {SERVER}: {error}")
-    connection.autocommit = True
-    return connection
 
 
 @pytest.fixture
@@ -55,19 +45,19 @@ def new_database() -> Iterator[Callable[[], str]]:
         return psycopg2.extensions.make_dsn(SERVER, dbname=names[-1])
 
     yield make
-    admin = _admin()
-    with admin.cursor() as cursor:
+    connection = admin()
+    with connection.cursor() as cursor:
         for name in names:
             cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    admin.close()
+    connection.close()
 
 
 def _create_database(dsn: str) -> None:
-    admin = _admin()
-    with admin.cursor() as cursor:
+    connection = admin()
+    with connection.cursor() as cursor:
         name = psycopg2.extensions.parse_dsn(dsn)["dbname"]
         cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    admin.close()
+    connection.close()
 
 
 def _legacy_keys(tarball: Path) -> dict[str, str]:
