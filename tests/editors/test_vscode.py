@@ -220,6 +220,6 @@ def test_vs_code_says_how_to_install_a_missing_server(
         page = browser.new_page(viewport=VIEWPORT)
         pad = open_pad(page, url, document.name, LINE, COLUMN)
         notification = page.locator(".notification-toast", has_text="extexify-lsp-not-installed")
-        expect(notification).to_contain_text("pip install extexify")
+        expect(notification).to_contain_text("make install")
         expect(notification.get_by_role("button", name="Open Settings")).to_be_visible()
         expect(pad.locator(".extexify-pad__error")).to_contain_text("was not found")

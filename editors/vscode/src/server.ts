@@ -35,9 +35,9 @@ async function offerInstallHelp(command: string): Promise<void> {
   const copy = "Copy Install Command";
   const settings = "Open Settings";
   const choice = await vscode.window.showErrorMessage(
-    `extexify: the language server "${command}" was not found. Install it with \`${INSTALL_COMMAND}\` ` +
-      "(from a checkout of extexify: `make install`), or set extexify.server.command to its full path " +
-      "(e.g. inside a virtualenv).",
+    `extexify: the language server "${command}" was not found. Install it with \`${INSTALL_COMMAND}\` in a ` +
+      "checkout of extexify (or pip install a wheel made by `make dist`), then set extexify.server.command " +
+      "to its full path, e.g. the checkout's .venv/bin/extexify-lsp.",
     copy,
     settings,
   );
@@ -65,7 +65,7 @@ export class Server implements vscode.Disposable {
     const { command, args } = readSettings();
     const executable = findExecutable(command);
     if (executable === undefined) {
-      this.fail(`extexify-lsp was not found ("${command}"): install it with ${INSTALL_COMMAND}`);
+      this.fail(`extexify-lsp was not found ("${command}"): install it with ${INSTALL_COMMAND} in extexify's checkout`);
       void offerInstallHelp(command);
       return;
     }

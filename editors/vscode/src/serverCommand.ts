@@ -4,8 +4,8 @@ import { accessSync, constants, statSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
 
-/** How users install the server: the Python package is `extexify` (pyproject.toml). */
-export const INSTALL_COMMAND = "pip install extexify";
+/** How users install the server: from a checkout of extexify (it is not published on PyPI). */
+export const INSTALL_COMMAND = "make install";
 
 function isExecutableFile(file: string): boolean {
   try {
