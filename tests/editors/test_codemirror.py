@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterator
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -298,7 +299,8 @@ def test_the_pad_follows_the_editors_theme_not_the_systems(
     base_url: str, lsp_server: WebSocketServer, browser: Browser
 ) -> None:
     colours = {}
-    for system, editor_theme in (("dark", "light"), ("light", "dark")):
+    schemes: tuple[tuple[Literal["dark", "light"], str], ...] = (("dark", "light"), ("light", "dark"))
+    for system, editor_theme in schemes:
         page = browser.new_page(color_scheme=system)
         page.goto(f"{base_url}/demo/?server={lsp_server.url}&theme={editor_theme}")
         wait_until_ready(page)
