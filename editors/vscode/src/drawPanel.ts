@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 
+import { bareCommand, ChoiceError, fitChoice } from "../../pad/src/client/choice";
 import {
   type CompletionItem,
   type CompletionList,
@@ -21,15 +22,12 @@ import {
   type TextEdit,
 } from "../../pad/src/protocol";
 import { taughtItem } from "../../pad/src/newSymbol";
-import { findVariant } from "../../pad/src/variants";
 import { runItemCommand } from "./itemCommand";
 import { createHostHandler, cursorAfterEdits, editsForItem, type Glyphs, type HostMessage } from "./messages";
 import type { ServerState } from "./server";
 
 /** Languages whose documents the server knows (the client's document selector): only those get edits. */
 const LATEX_LANGUAGES = new Set(["latex", "tex"]);
-// Requests to re-fit a chosen item while the document or the cursor keeps changing, before giving up on its edits.
-const REFIT_ATTEMPTS = 3;
 
 /** Where a recognition answer's edits apply: they are stale once the document or the cursor changes. */
 interface RequestContext {
@@ -239,35 +237,27 @@ export class DrawPanel implements vscode.Disposable {
     );
   }
 
-  /** `item` with edits for the editor's current cursor: asks again if the answer was for another place. */
-  private async freshItem(item: CompletionItem, editor: vscode.TextEditor): Promise<CompletionItem> {
-    const context = this.lastRequest;
-    const current =
-      context?.document === editor.document &&
-      context.version === editor.document.version &&
-      context.position?.isEqual(editor.selection.active);
-    const wantsEdits = LATEX_LANGUAGES.has(editor.document.languageId);
-    if (!context || current || (!wantsEdits && !item.textEdit)) {
-      return item;
-    }
-    const list = await this.request(context.strokes, editor, MAX_LIMIT);
-    const again = findVariant(list.items, item.data.symbolId);
-    // Not found should not happen (same strokes), but then the bare command at the cursor is still right.
-    return again ?? { ...item, textEdit: undefined, additionalTextEdits: undefined };
-  }
-
-  /** `freshItem` asked again until the document and cursor stay put while it runs: its edits fit them. */
+  /** `chosen` with edits that fit the editor's document and cursor right before they apply. */
   private async itemForNow(chosen: CompletionItem, editor: vscode.TextEditor): Promise<CompletionItem> {
-    // The user may type or move while the server answers: ask again, a few times, until the edits still fit.
-    for (let attempt = 0; attempt < REFIT_ATTEMPTS; attempt++) {
-      const version = editor.document.version;
-      const position = editor.selection.active;
-      const item = await this.freshItem(chosen, editor);
-      if (editor.document.version === version && editor.selection.active.isEqual(position)) {
-        return item;
-      }
+    const context = this.lastRequest;
+    if (!context) {
+      return chosen;
     }
-    throw new Error(`the document kept changing during ${REFIT_ATTEMPTS} requests`);
+    const document = editor.document;
+    return fitChoice(chosen, context.strokes, {
+      // Outside LaTeX the server answers no edits: an item without them goes in at the cursor as it is.
+      stillFits: () =>
+        (!LATEX_LANGUAGES.has(document.languageId) && !chosen.textEdit) ||
+        (context.document === document &&
+          context.version === document.version &&
+          context.position?.isEqual(editor.selection.active) === true),
+      recognizeHere: (strokes, limit) => this.request(strokes, editor, limit),
+      snapshot: () => {
+        const version = document.version;
+        const position = editor.selection.active;
+        return () => document.version === version && editor.selection.active.isEqual(position);
+      },
+    });
   }
 
   private async choose(chosen: CompletionItem): Promise<void> {
@@ -283,8 +273,11 @@ export class DrawPanel implements vscode.Disposable {
     try {
       item = await this.itemForNow(chosen, editor);
     } catch (error) {
-      this.output.warn(`could not refresh the edits of ${chosen.label}: ${String(error)}`);
-      item = { ...chosen, textEdit: undefined, additionalTextEdits: undefined };
+      if (!(error instanceof ChoiceError)) {
+        throw error;
+      }
+      this.output.warn(error.message);
+      item = bareCommand(chosen);
     }
     const { main, additional } = editsForItem(item, editor.selection.active);
     // VS Code applies `additionalTextEdits` only to items picked from its own suggest list: apply them here.
