@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -65,8 +66,8 @@ def star_strokes(full_dataset_and_split: tuple[Dataset, Split]) -> list[np.ndarr
 
 
 @pytest.fixture
-def lsp_server() -> Iterator[WebSocketServer]:
-    with running_server() as server:
+def lsp_server(tmp_path: Path) -> Iterator[WebSocketServer]:
+    with running_server("--store", str(tmp_path / "samples.sqlite3")) as server:
         yield server
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pynvim
 import pytest
 from samplestore import stored, wait_for_samples
+from webpad import keeps_nothing
 
 from extexify_lsp.store import UserSymbol
 
@@ -96,7 +97,7 @@ def editing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server_args: list[s
         pytest.fail(f"{NVIM} is not installed: `make system-deps` installs Neovim")
     if not SERVER.is_file():
         pytest.fail(f"{SERVER} is missing: `pip install -e .` installs the extexify-lsp script")
-    nvim = start_nvim(tmp_path, monkeypatch, [str(SERVER), *server_args])
+    nvim = start_nvim(tmp_path, monkeypatch, [str(SERVER), *keeps_nothing(server_args)])
     tex = tmp_path / "doc.tex"
     tex.write_text(DOCUMENT)
     nvim.command(f"edit {tex}")

@@ -74,7 +74,7 @@ class WebSocketServer:
     """`extexify-lsp --ws 127.0.0.1:PORT` as a child process that can be stopped and started again."""
 
     port: int = field(default_factory=free_port)
-    args: Sequence[str] = ()  # more arguments, e.g. `--store PATH`
+    args: Sequence[str] = ()  # more arguments, e.g. `--store PATH`; without one, `--store none`
     process: subprocess.Popen[bytes] | None = None
     log: Path = field(default_factory=_new_log_file)
 
@@ -86,7 +86,9 @@ class WebSocketServer:
         """Start the server and wait until it accepts connections (it loads the model first)."""
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [lsp_executable(), "--ws", f"127.0.0.1:{self.port}", *self.args], stdout=log, stderr=log
+                [lsp_executable(), "--ws", f"127.0.0.1:{self.port}", *keeps_nothing(self.args)],
+                stdout=log,
+                stderr=log,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -115,6 +117,12 @@ class WebSocketServer:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
+
+
+def keeps_nothing(args: Sequence[str]) -> list[str]:
+    """Server arguments with `--store none` unless they name a store: the choices a test makes (each
+    insertion records one) must not reach the recognition of later tests."""
+    return list(args) if "--store" in args else [*args, "--store", "none"]
 
 
 @contextmanager
