@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -129,36 +129,20 @@ def placement(document: TextDocument, start: int, end: int, *, wrap_for_mode: bo
 
 
 def symbol_item(
-    symbol: Symbol,
-    *,
-    sort_text: str,
-    markdown: bool,
-    score: float | None = None,
-    where: Placement | None = None,
-    documented: bool = True,
-    more_data: Mapping[str, object] | None = None,
+    symbol: Symbol, *, sort_text: str, markdown: bool, documented: bool = True
 ) -> types.CompletionItem:
-    """The completion item for `symbol`; with a placement, the edits that insert it there.
+    """The completion item for `symbol`, without edits: its label, detail, documentation and data.
 
     Without `documented`, the documentation is left for `completionItem/resolve` to fill in.
-    `more_data` goes into the item's data after the symbol's id, score, package and mode.
     """
-    data: dict[str, object] = {"symbolId": symbol.id}
-    if score is not None:
-        data["score"] = score
-    data.update(package=symbol.package, mode=symbol.mode)
-    data.update(more_data or {})
-    item = types.CompletionItem(
+    return types.CompletionItem(
         label=symbol.command,
         kind=types.CompletionItemKind.Constant,
         detail=symbol_detail(symbol),
         documentation=symbol_documentation(symbol, markdown) if documented else None,
         sort_text=sort_text,
-        data=data,
+        data={"symbolId": symbol.id, "package": symbol.package, "mode": symbol.mode},
     )
-    if where is not None:
-        item.text_edit, item.additional_text_edits = symbol_edits(symbol, where)
-    return item
 
 
 def symbol_edits(symbol: Symbol, where: Placement) -> tuple[types.TextEdit, list[types.TextEdit]]:

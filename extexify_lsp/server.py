@@ -275,7 +275,7 @@ def create_server(
 
     @server.feature(RECOGNIZE_STROKES)
     @answers_invalid_params
-    async def on_recognize_strokes(ls: ExtexifyLanguageServer, params: object) -> types.CompletionList:
+    async def on_recognize_strokes(ls: ExtexifyLanguageServer, params: object) -> dict[str, Any]:
         return await recognize_strokes(ls, params)
 
     @server.feature(GLYPHS)

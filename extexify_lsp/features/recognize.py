@@ -2,23 +2,25 @@
 
 By default one item per draw-alike group, labelled with the member that fits the document; the other
 members ride along in `data.alternatives`, each with its own edits. With `"groups": false`, one item per
-symbol.
+symbol. The answer is built in JSON form (a symbol's fixed parts made once), as the client receives it:
+the server answers while the user draws.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from lsprotocol import types
 from lsprotocol.converters import get_converter
 
 from extexify_lsp.features.documents import open_document
-from extexify_lsp.features.teach import choice_command, choice_command_json
+from extexify_lsp.features.teach import choice_command
 from extexify_lsp.items import Placement, placement, symbol_edits, symbol_item, unicode_character
 from extexify_lsp.positions import offset_at
 from extexify_lsp.protocol import parse_recognize_strokes_params
 from extexify_lsp.ranking import GroupAnswer, label_preference
 from extexify_lsp.recognizer import Candidate
+from extexify_lsp.symbols import Symbol
 
 if TYPE_CHECKING:
     from extexify_lsp.features.context import Server
@@ -26,8 +28,9 @@ if TYPE_CHECKING:
 _CONVERTER = get_converter()
 
 
-async def recognize_strokes(server: Server, raw_params: object) -> types.CompletionList:
-    """Rank symbols for the drawing; with a document position, items carry the edits that insert them."""
+async def recognize_strokes(server: Server, raw_params: object) -> dict[str, Any]:
+    """Rank symbols for the drawing, as a CompletionList in JSON form; with a document position, items
+    carry the edits that insert them."""
     params = parse_recognize_strokes_params(raw_params)
     where = None
     if params.uri is not None and params.position is not None:
@@ -45,21 +48,41 @@ async def recognize_strokes(server: Server, raw_params: object) -> types.Complet
     items = []
     for rank, answer in enumerate(answers):
         symbol = answer.label.symbol
-        more_data = {
-            "unicode": unicode_character(symbol.command),
-            "alternatives": [_alternative(c, where, drawing_id) for c in answer.alternatives],
+        item = {
+            **_fixed_parts(symbol, markdown),
+            "sortText": f"{rank:03d}",
+            "data": {
+                "symbolId": symbol.id,
+                "score": answer.score,
+                "package": symbol.package,
+                "mode": symbol.mode,
+                "unicode": unicode_character(symbol.command),
+                "alternatives": [_alternative(c, where, drawing_id) for c in answer.alternatives],
+            },
+            # Clients run it once the item is chosen.
+            "command": choice_command(drawing_id, symbol.id),
         }
-        item = symbol_item(
-            symbol,
-            sort_text=f"{rank:03d}",
-            markdown=markdown,
-            score=answer.score,
-            where=where,
-            more_data=more_data,
-        )
-        item.command = choice_command(drawing_id, symbol.id)  # clients run it once the item is chosen
+        if where is not None:
+            item.update(_edits(symbol, where))
         items.append(item)
-    return types.CompletionList(is_incomplete=False, items=items)
+    return {"isIncomplete": False, "items": items}
+
+
+@lru_cache(maxsize=4096)
+def _fixed_parts(symbol: Symbol, markdown: bool) -> dict[str, Any]:
+    """The JSON of a symbol's item that no drawing or document changes: label, kind, detail, documentation."""
+    parts = _CONVERTER.unstructure(symbol_item(symbol, sort_text="", markdown=markdown))
+    del parts["sortText"], parts["data"]
+    return parts
+
+
+def _edits(symbol: Symbol, where: Placement) -> dict[str, Any]:
+    """The `textEdit` and `additionalTextEdits` inserting `symbol` at the placement, as JSON."""
+    edit, package_edits = symbol_edits(symbol, where)
+    return {
+        "textEdit": _CONVERTER.unstructure(edit),
+        "additionalTextEdits": [_CONVERTER.unstructure(e) for e in package_edits],
+    }
 
 
 def _alternative(candidate: Candidate, where: Placement | None, drawing_id: str) -> dict[str, Any]:
@@ -73,10 +96,8 @@ def _alternative(candidate: Candidate, where: Placement | None, drawing_id: str)
         "mode": symbol.mode,
         "score": candidate.score,
         "unicode": unicode_character(symbol.command),
-        "command": choice_command_json(drawing_id, symbol.id),
+        "command": choice_command(drawing_id, symbol.id),
     }
     if where is not None:
-        edit, package_edits = symbol_edits(symbol, where)
-        entry["textEdit"] = _CONVERTER.unstructure(edit)
-        entry["additionalTextEdits"] = [_CONVERTER.unstructure(e) for e in package_edits]
+        entry.update(_edits(symbol, where))
     return entry

@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lsprotocol import types
-
 from extexify_lsp.features.context import Server
 from extexify_lsp.protocol import (
     RECORD_CHOICE,
@@ -43,15 +41,9 @@ class PersonalServer(Server, Protocol):
         ...
 
 
-def choice_command(drawing_id: str, symbol_id: str) -> types.Command:
-    """The command a recognizeStrokes item carries, run when the user picks that symbol."""
-    return types.Command(
-        title=CHOICE_TITLE, command=RECORD_CHOICE, arguments=record_choice_arguments(drawing_id, symbol_id)
-    )
-
-
-def choice_command_json(drawing_id: str, symbol_id: str) -> dict[str, Any]:
-    """The same command as JSON, for an item's alternatives: built directly, as an item can list a hundred."""
+def choice_command(drawing_id: str, symbol_id: str) -> dict[str, Any]:
+    """The command a recognizeStrokes item (or alternative) carries, run when the user picks that symbol;
+    as JSON, built directly, as an answer can list a hundred."""
     return {
         "title": CHOICE_TITLE,
         "command": RECORD_CHOICE,

@@ -6,9 +6,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from lsprotocol import types
 from lsprotocol.converters import get_converter
 
-from extexify_lsp.features.teach import choice_command, choice_command_json
+from extexify_lsp.features.teach import choice_command
 from extexify_lsp.personal import REFRESH_S, Personal, RecentDrawings, Stores
 from extexify_lsp.protocol import RECORD_CHOICE, RequestFailedError
 from extexify_lsp.store import UserSymbol
@@ -70,8 +71,7 @@ def test_recent_drawings_keep_the_last_ones() -> None:
     assert drawings.get(second) == [[[1, 1]]] and drawings.get(third) == [[[2, 2]]]
 
 
-def test_an_alternatives_command_is_the_items_command_as_json() -> None:
-    command = choice_command("7", "latex:amssymb:leq")
-    assert get_converter().unstructure(command) == choice_command_json("7", "latex:amssymb:leq")
+def test_the_choice_command_is_an_lsp_command() -> None:
+    command = get_converter().structure(choice_command("7", "latex:amssymb:leq"), types.Command)
     assert command.command == RECORD_CHOICE
-    assert command.arguments == [{"drawingId": "7", "symbolId": "latex:amssymb:leq"}]
+    assert list(command.arguments or ()) == [{"drawingId": "7", "symbolId": "latex:amssymb:leq"}]

@@ -149,7 +149,7 @@ async def test_recognized_items_insert_at_the_cursor(server: Server) -> None:
         "textDocument": {"uri": document.uri},
         "position": {"line": position.line, "character": position.character},
     }
-    result = await recognize_strokes(server, params)
+    result = get_converter().structure(await recognize_strokes(server, params), types.CompletionList)
     assert len(result.items) == 10
     for item in result.items:
         assert item.text_edit.range == types.Range(position, position)
