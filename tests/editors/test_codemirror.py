@@ -13,6 +13,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from webpad import (
     CANDIDATE,
+    INK_COLOUR,
+    RECORD_SENT,
     ROOT,
     WebSocketServer,
     chromium,
@@ -41,16 +43,6 @@ CURSOR = DOCUMENT.index("$x  y$") + len("$x ")
 STATUS = ".cm-extexify-status"
 PAD = ".cm-extexify-pad"
 ERROR = ".extexify-pad__error"
-# Records what the page sends to the server.
-RECORD_TRAFFIC = """
-window.sentMessages = [];
-window.WebSocket = class extends window.WebSocket {
-    send(data) {
-        window.sentMessages.push(JSON.parse(data));
-        super.send(data);
-    }
-};
-"""
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +79,7 @@ def base_url(codemirror_build: None) -> Iterator[str]:
 def editor(base_url: str, lsp_server: WebSocketServer, browser: Browser) -> Iterator[Page]:
     """The demo editor connected to the server, holding DOCUMENT with the cursor inside `$x  y$`."""
     page = browser.new_page(viewport={"width": 1100, "height": 800})
-    page.add_init_script(RECORD_TRAFFIC)
+    page.add_init_script(RECORD_SENT)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{base_url}/demo/?server={lsp_server.url}")
@@ -309,19 +301,6 @@ def test_the_pad_follows_the_editors_theme_not_the_systems(
         page.close()
     assert colours["light"] == ["rgb(255, 255, 255)", "#1f2328"]
     assert colours["dark"] == ["rgb(13, 17, 23)", "#e6edf3"]
-
-
-INK_COLOUR = """() => {
-    const canvas = document.querySelector('.extexify-pad__canvas');
-    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    const counts = new Map();
-    for (let i = 0; i < pixels.length; i += 4) {
-        if (pixels[i + 3] !== 255) continue;
-        const hex = '#' + [0, 1, 2].map(c => pixels[i + c].toString(16).padStart(2, '0')).join('');
-        counts.set(hex, (counts.get(hex) ?? 0) + 1);
-    }
-    return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
-}"""
 
 
 def test_a_drawing_is_repainted_when_the_editor_turns_dark(

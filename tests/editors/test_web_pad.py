@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from webpad import (
     CANDIDATE,
+    INK_COLOUR,
     ROOT,
     WEB_DIR,
     WebSocketServer,
@@ -237,20 +238,6 @@ def test_undo_and_clear_by_key_and_button(demo: Page, star_strokes: list[np.ndar
         expect(demo.locator(CANDIDATE)).to_have_count(0)
         expect(demo.locator(".extexify-pad__hint")).to_be_visible()
     expect(demo.locator("#editor")).to_have_value(DOCUMENT)
-
-
-# The commonest opaque colour on the canvas: the ink (edges blend it with the background).
-INK_COLOUR = """() => {
-    const canvas = document.querySelector('.extexify-pad__canvas');
-    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    const counts = new Map();
-    for (let i = 0; i < pixels.length; i += 4) {
-        if (pixels[i + 3] !== 255) continue;
-        const hex = '#' + [0, 1, 2].map(c => pixels[i + c].toString(16).padStart(2, '0')).join('');
-        counts.set(hex, (counts.get(hex) ?? 0) + 1);
-    }
-    return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
-}"""
 
 
 def pad_theme(page: Page) -> dict[str, str]:

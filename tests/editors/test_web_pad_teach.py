@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from samplestore import stored, wait_for_samples
 from webpad import (
     CANDIDATE,
+    RECORD_SENT,
     TEACH_MESSAGE,
     WEB_DIR,
     chromium,
@@ -34,16 +35,6 @@ SYMBOL_ID = "latex:amssymb:bigstar"
 COMMAND = r"\bigstar"
 DOCUMENT = "\\documentclass{article}\n\\begin{document}\nLet $x  y$.\n\\end{document}\n"
 CURSOR = DOCUMENT.index("$x  y$") + len("$x ")
-# What the page sends to the server.
-RECORD_SENT = """
-window.sentMessages = [];
-window.WebSocket = class extends window.WebSocket {
-    send(data) {
-        window.sentMessages.push(JSON.parse(data));
-        super.send(data);
-    }
-};
-"""
 
 
 @pytest.fixture(scope="module")

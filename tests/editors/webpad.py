@@ -119,6 +119,31 @@ class WebSocketServer:
         return self.log.read_text(errors="replace")[-4000:]
 
 
+# An init script recording what the page sends to the server, in window.sentMessages.
+RECORD_SENT = """
+window.sentMessages = [];
+window.WebSocket = class extends window.WebSocket {
+    send(data) {
+        window.sentMessages.push(JSON.parse(data));
+        super.send(data);
+    }
+};
+"""
+
+# The commonest opaque colour on the pad's canvas: the ink (edges blend it with the background).
+INK_COLOUR = """() => {
+    const canvas = document.querySelector('.extexify-pad__canvas');
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    const counts = new Map();
+    for (let i = 0; i < pixels.length; i += 4) {
+        if (pixels[i + 3] !== 255) continue;
+        const hex = '#' + [0, 1, 2].map(c => pixels[i + c].toString(16).padStart(2, '0')).join('');
+        counts.set(hex, (counts.get(hex) ?? 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
+}"""
+
+
 def keeps_nothing(args: Sequence[str]) -> list[str]:
     """Server arguments with `--store none` unless they name a store: the choices a test makes (each
     insertion records one) must not reach the recognition of later tests."""
