@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     # Imported here: torch takes seconds to import, and --help or a bad argument needs none of it.
     from pygls.exceptions import JsonRpcInvalidParams
 
+    from extexify_lsp.features.recognize import prepare_answers
     from extexify_lsp.model import DeviceUnavailableError
     from extexify_lsp.personal import Stores
     from extexify_lsp.recognizer import ModelArtifactError, Recognizer
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     except (ModelArtifactError, DeviceUnavailableError) as error:
         sys.exit(f"{SERVER_NAME}: {error}")
     inference = inference_executor(recognizer)
+    prepare_answers(recognizer.symbols)
     logger.info(
         "%s %s: model with %d symbols loaded on %s and warmed up in %.2f s",
         SERVER_NAME,

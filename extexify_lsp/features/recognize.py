@@ -2,20 +2,23 @@
 
 By default one item per draw-alike group, labelled with the member that fits the document; the other
 members ride along in `data.alternatives`, each with its own edits. With `"groups": false`, one item per
-symbol. The answer is built in JSON form (a symbol's fixed parts made once), as the client receives it:
-the server answers while the user draws.
+symbol. The answer is built in JSON form, as the client receives it, from each symbol's fixed parts, made
+once per process (`prepare_answers`, at start-up): the server answers while the user draws. Items carry no
+documentation; clients that show it ask `completionItem/resolve`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from lsprotocol import types
 from lsprotocol.converters import get_converter
 
 from extexify_lsp.features.documents import open_document
 from extexify_lsp.features.teach import choice_command
-from extexify_lsp.items import Placement, placement, symbol_edits, symbol_item, unicode_character
+from extexify_lsp.items import Placement, placement, symbol_detail, symbol_edits, unicode_character
 from extexify_lsp.positions import offset_at
 from extexify_lsp.protocol import parse_recognize_strokes_params
 from extexify_lsp.ranking import GroupAnswer, label_preference
@@ -44,60 +47,82 @@ async def recognize_strokes(server: Server, raw_params: object) -> dict[str, Any
     else:
         in_math = None if where is None else where.in_math
         answers = [GroupAnswer(c, (), c.score) for c in ranker.flat(probabilities, params.limit, in_math)]
-    markdown = server.completion_markdown()
+    edits = None if where is None else _Edits(where)
     items = []
     for rank, answer in enumerate(answers):
         symbol = answer.label.symbol
         item = {
-            **_fixed_parts(symbol, markdown),
+            **_item_parts(symbol),
             "sortText": f"{rank:03d}",
             "data": {
-                "symbolId": symbol.id,
+                **_data_parts(symbol),
                 "score": answer.score,
-                "package": symbol.package,
-                "mode": symbol.mode,
-                "unicode": unicode_character(symbol.command),
-                "alternatives": [_alternative(c, where, drawing_id) for c in answer.alternatives],
+                "alternatives": [_alternative(c, edits, drawing_id) for c in answer.alternatives],
             },
             # Clients run it once the item is chosen.
             "command": choice_command(drawing_id, symbol.id),
         }
-        if where is not None:
-            item.update(_edits(symbol, where))
+        if edits is not None:
+            item.update(edits.of(symbol))
         items.append(item)
     return {"isIncomplete": False, "items": items}
 
 
-@lru_cache(maxsize=4096)
-def _fixed_parts(symbol: Symbol, markdown: bool) -> dict[str, Any]:
-    """The JSON of a symbol's item that no drawing or document changes: label, kind, detail, documentation."""
-    parts = _CONVERTER.unstructure(symbol_item(symbol, sort_text="", markdown=markdown))
-    del parts["sortText"], parts["data"]
-    return parts
+def prepare_answers(symbols: Iterable[Symbol]) -> None:
+    """Make the symbols' fixed parts now, so that no answer waits for them (a symbol's Unicode character
+    takes a LaTeX parse)."""
+    for symbol in symbols:
+        _item_parts(symbol)
+        _data_parts(symbol)
 
 
-def _edits(symbol: Symbol, where: Placement) -> dict[str, Any]:
-    """The `textEdit` and `additionalTextEdits` inserting `symbol` at the placement, as JSON."""
-    edit, package_edits = symbol_edits(symbol, where)
+# Enough for the model's symbols and the user's: a team's store may hold thousands.
+@lru_cache(maxsize=16384)
+def _item_parts(symbol: Symbol) -> dict[str, Any]:
+    """The JSON of a symbol's item that no drawing or document changes: label, kind, detail."""
     return {
-        "textEdit": _CONVERTER.unstructure(edit),
-        "additionalTextEdits": [_CONVERTER.unstructure(e) for e in package_edits],
+        "label": symbol.command,
+        "kind": types.CompletionItemKind.Constant.value,
+        "detail": symbol_detail(symbol),
     }
 
 
-def _alternative(candidate: Candidate, where: Placement | None, drawing_id: str) -> dict[str, Any]:
+@lru_cache(maxsize=16384)
+def _data_parts(symbol: Symbol) -> dict[str, Any]:
+    """What an item's data, and an alternative, say of the symbol whatever the drawing."""
+    return {
+        "symbolId": symbol.id,
+        "package": symbol.package,
+        "mode": symbol.mode,
+        "unicode": unicode_character(symbol.command),
+    }
+
+
+class _Edits:
+    """The edits inserting symbols at one placement, as JSON: `textEdit` and `additionalTextEdits`."""
+
+    def __init__(self, where: Placement) -> None:
+        self.where = where
+        self.range = _CONVERTER.unstructure(where.range)  # the same for every symbol
+
+    def of(self, symbol: Symbol) -> dict[str, Any]:
+        edit, package_edits = symbol_edits(symbol, self.where)
+        return {
+            "textEdit": {"range": self.range, "newText": edit.new_text},
+            "additionalTextEdits": [_CONVERTER.unstructure(e) for e in package_edits],
+        }
+
+
+def _alternative(candidate: Candidate, edits: _Edits | None, drawing_id: str) -> dict[str, Any]:
     """Another member of an item's group, as JSON: the command recording it as the choice and, with a
     placement, the edits that insert it instead."""
     symbol = candidate.symbol
     entry: dict[str, Any] = {
-        "symbolId": symbol.id,
+        **_data_parts(symbol),
         "label": symbol.command,
-        "package": symbol.package,
-        "mode": symbol.mode,
         "score": candidate.score,
-        "unicode": unicode_character(symbol.command),
         "command": choice_command(drawing_id, symbol.id),
     }
-    if where is not None:
-        entry.update(_edits(symbol, where))
+    if edits is not None:
+        entry.update(edits.of(symbol))
     return entry

@@ -66,13 +66,23 @@ async def test_items_are_ranked_symbol_completions(client: LanguageClient, group
     assert [item.sort_text for item in result.items] == sorted(item.sort_text for item in result.items)
     assert len({item.data["symbolId"] for item in result.items}) == 100
     for item in result.items:
-        assert list(item.data) == ["symbolId", "score", "package", "mode", "unicode", "alternatives"]
+        assert set(item.data) == {"symbolId", "score", "package", "mode", "unicode", "alternatives"}
         assert groups or item.data["alternatives"] == []
         assert item.label.startswith("\\") or not item.label[0].isalpha()
         assert item.kind is not None
         mode = {"math": "math mode", "text": "text mode", "both": "math or text mode"}[item.data["mode"]]
         assert item.detail.startswith(f"{item.data['package'] or 'core LaTeX'} · {mode}")
         assert item.text_edit is None and not item.additional_text_edits  # no document given
+        assert item.documentation is None  # left to completionItem/resolve
+
+
+async def test_an_item_gets_its_documentation_on_resolve(client: LanguageClient) -> None:
+    item = (await recognize(client, {"strokes": LEQ, "limit": 1})).items[0]
+    resolved = await client.completion_item_resolve_async(item)
+    assert resolved.label == item.label and resolved.command == item.command
+    documentation = resolved.documentation
+    text = documentation.value if isinstance(documentation, types.MarkupContent) else documentation
+    assert text is not None and item.label in text and item.data["unicode"] in text
 
 
 async def test_default_limit_and_point_forms(client: LanguageClient) -> None:
