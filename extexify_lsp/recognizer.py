@@ -23,7 +23,7 @@ from safetensors.torch import load_file
 
 from extexify_lsp.glyphs import GlyphAtlas, GlyphsError
 from extexify_lsp.groups import GroupsError, SymbolGroups
-from extexify_lsp.model import ModelConfig, SymbolNet, fold_batch_norm, pick_device
+from extexify_lsp.model import ModelConfig, SymbolNet, inference_copy, pick_device
 from extexify_lsp.raster import RasterConfig, render_drawings
 from extexify_lsp.symbols import Symbol, SymbolTable, SymbolTableError
 
@@ -196,7 +196,7 @@ class Recognizer:
         groups, glyphs = _load_extras(metadata, meta_file, symbols)
         torch_device = pick_device(device)
         return cls(
-            fold_batch_norm(model).to(torch_device), raster, symbols, metadata, torch_device, groups, glyphs
+            inference_copy(model).to(torch_device), raster, symbols, metadata, torch_device, groups, glyphs
         )
 
     def images(self, drawings: Sequence[Sequence[np.ndarray]]) -> torch.Tensor:

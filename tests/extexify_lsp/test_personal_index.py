@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from extexify_lsp import personal as personal_module
+from extexify_lsp.model import HalfLinear
 from extexify_lsp.personal import REFRESH_S, Personal
 from extexify_lsp.personal_index import Embedded, FusionConfig, PersonalIndex, embed_samples
 from extexify_lsp.ranking import Ranker, label_preference
@@ -159,8 +160,8 @@ async def test_samples_are_embedded_when_stored_and_again_for_another_model(
 def retrained_copy(recognizer: Recognizer) -> Recognizer:
     """Another model over the same symbols: the same network with its last hidden layer changed."""
     model = copy.deepcopy(recognizer.model)
-    hidden = model.classifier[2]  # the Linear before the embedding's BN and ReLU
-    assert isinstance(hidden, torch.nn.Linear)
+    hidden = model.classifier[2]  # the Linear before the embedding's ReLU
+    assert isinstance(hidden, HalfLinear)
     with torch.no_grad():
         hidden.weight.mul_(1.5).add_(0.01)
     metadata = {**recognizer.metadata, "weights": {"file": "x", "sha256": f"retrained-{time.time()}"}}
