@@ -36,6 +36,8 @@ def test_the_inference_copy_answers_as_the_model_does(in_channels: int) -> None:
     assert torch.allclose(copy_logits.softmax(dim=1), logits.softmax(dim=1), atol=2e-3)
     assert batch_norms(copy) == []
     assert sum(isinstance(m, HalfLinear) for m in copy.modules()) == 2
+    conv = copy.features[0][0]
+    assert isinstance(conv, nn.Conv2d) and conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert len(batch_norms(model)) == 5  # the model itself is left as it was
     assert not any(p.requires_grad for p in copy.parameters())
 

@@ -93,7 +93,8 @@ def test_recognize_batch_agrees_with_single_drawings(
     for drawing, row in zip(drawings, batched, strict=True):
         single = recognizer.recognize(drawing, limit=3)
         assert [c.symbol.id for c in single] == [c.symbol.id for c in row]
-        assert np.allclose([c.score for c in single], [c.score for c in row], atol=1e-5)
+        # float16 weights: a batch and a single drawing round a little differently
+        assert np.allclose([c.score for c in single], [c.score for c in row], atol=1e-4)
     assert recognizer.recognize_batch([], limit=3) == []
 
 
