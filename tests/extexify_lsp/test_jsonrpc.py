@@ -17,7 +17,7 @@ import pytest_asyncio
 from lsprotocol.converters import get_converter
 from pygls.lsp.server import LanguageServer
 
-from extexify_lsp.jsonrpc import MAX_MESSAGE_BYTES, ExtexifyProtocol
+from extexify_lsp.jsonrpc import MAX_MESSAGE_BYTES, ExtexifyProtocol, decode
 from extexify_lsp.protocol import RECOGNIZE_STROKES
 from tests.extexify_lsp.lsp_client import (
     LEQ,
@@ -124,6 +124,24 @@ async def test_a_bad_request_gets_the_json_rpc_error_that_says_why(
     assert answer["jsonrpc"] == "2.0"
     assert answer["error"]["code"] == code, answer
     assert "data" not in answer["error"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"id": 18446744073709551616, "n": -18446744073709551617}',  # past 64 bits: not floats
+        '{"id": -9223372036854775808, "x": [0.30000000000000004, 152.99999713897705, -0.0, 1e-320]}',
+        "[1e400, -1e400]",
+        '{"a": NaN, "b": -Infinity}',
+        '\ufeff{"a": 1}',
+        '"\\ud800"',
+        '{"a": 1, "a": 2}',
+        '{"é": "\\u00e9"}',
+    ],
+)
+async def test_bodies_decode_as_json_decodes_them(text: str) -> None:
+    body = text.encode()
+    assert repr(decode(body)) == repr(json.loads(body))
 
 
 async def test_params_holding_a_message_are_plain_params(connection: RawConnection) -> None:
