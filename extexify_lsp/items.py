@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -106,6 +106,10 @@ def _code(text: str) -> str:
     return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
+# The packages an insertion needs that the preamble lacks: (option, name) pairs.
+Packages = tuple[tuple[str | None, str], ...]
+
+
 @dataclass(frozen=True)
 class Placement:
     """Where a command goes in a document, and what the document around it already provides."""
@@ -115,6 +119,8 @@ class Placement:
     preamble: Preamble
     preamble_end: types.Position | None  # new \usepackage lines go after this point; None: no preamble
     wrap_for_mode: bool  # wrap math-only symbols in $...$ in text mode, text-only ones in \text{...} in math
+    # insertion()'s answers by symbol id: an answer asks for each symbol's up to three times.
+    insertions: dict[str, tuple[str, Packages]] = field(default_factory=dict, compare=False, repr=False)
 
 
 def placement(document: TextDocument, start: int, end: int, *, wrap_for_mode: bool) -> Placement:
@@ -151,17 +157,23 @@ def symbol_item(
 
 def symbol_edits(symbol: Symbol, where: Placement) -> tuple[types.TextEdit, list[types.TextEdit]]:
     """The edit inserting `symbol` at the placement, and those adding the `\\usepackage` lines it needs."""
-    new_text, packages = _insertion(symbol, where)
-    return types.TextEdit(range=where.range, new_text=new_text), _package_edits(packages, where)
+    new_text, packages = insertion(symbol, where)
+    return types.TextEdit(range=where.range, new_text=new_text), package_edits(packages, where)
 
 
 def needs_new_package(symbol: Symbol, where: Placement) -> bool:
     """Whether inserting `symbol` there needs a package the preamble does not load."""
-    return bool(_insertion(symbol, where)[1])
+    return bool(insertion(symbol, where)[1])
 
 
-def _insertion(symbol: Symbol, where: Placement) -> tuple[str, list[tuple[str | None, str]]]:
-    """The text to insert and the packages ((option, name) pairs) it needs that the preamble lacks."""
+def insertion(symbol: Symbol, where: Placement) -> tuple[str, Packages]:
+    """The text to insert and the packages it needs that the preamble lacks."""
+    if (known := where.insertions.get(symbol.id)) is None:
+        known = where.insertions[symbol.id] = _insertion(symbol, where)
+    return known
+
+
+def _insertion(symbol: Symbol, where: Placement) -> tuple[str, Packages]:
     text = symbol.command
     needed: list[tuple[str | None, str]] = []
     if symbol.package is not None:
@@ -175,10 +187,11 @@ def _insertion(symbol: Symbol, where: Placement) -> tuple[str, list[tuple[str | 
         else:
             text = f"${text}$"
     missing = [(option, name) for option, name in needed if not where.preamble.loads(name, option)]
-    return text, list(dict.fromkeys(missing))
+    return text, tuple(dict.fromkeys(missing))
 
 
-def _package_edits(packages: list[tuple[str | None, str]], where: Placement) -> list[types.TextEdit]:
+def package_edits(packages: Packages, where: Placement) -> list[types.TextEdit]:
+    """The edits adding `\\usepackage` lines for `packages` to the placement's preamble."""
     if not packages or where.preamble_end is None:
         return []
     lines = "".join(

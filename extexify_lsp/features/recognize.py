@@ -18,7 +18,15 @@ from lsprotocol.converters import get_converter
 
 from extexify_lsp.features.documents import open_document
 from extexify_lsp.features.teach import choice_command
-from extexify_lsp.items import Placement, placement, symbol_detail, symbol_edits, unicode_character
+from extexify_lsp.items import (
+    Packages,
+    Placement,
+    insertion,
+    package_edits,
+    placement,
+    symbol_detail,
+    unicode_character,
+)
 from extexify_lsp.positions import offset_at
 from extexify_lsp.protocol import parse_recognize_strokes_params
 from extexify_lsp.ranking import GroupAnswer, label_preference
@@ -104,13 +112,13 @@ class _Edits:
     def __init__(self, where: Placement) -> None:
         self.where = where
         self.range = _CONVERTER.unstructure(where.range)  # the same for every symbol
+        self.package_edits: dict[Packages, list[dict[str, Any]]] = {}  # most symbols need the same
 
     def of(self, symbol: Symbol) -> dict[str, Any]:
-        edit, package_edits = symbol_edits(symbol, self.where)
-        return {
-            "textEdit": {"range": self.range, "newText": edit.new_text},
-            "additionalTextEdits": [_CONVERTER.unstructure(e) for e in package_edits],
-        }
+        text, packages = insertion(symbol, self.where)
+        if (edits := self.package_edits.get(packages)) is None:
+            edits = self.package_edits[packages] = _CONVERTER.unstructure(package_edits(packages, self.where))
+        return {"textEdit": {"range": self.range, "newText": text}, "additionalTextEdits": edits}
 
 
 def _alternative(candidate: Candidate, edits: _Edits | None, drawing_id: str) -> dict[str, Any]:
