@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     # pygls logs every message it sends at INFO: only worth it when debugging.
     logging.getLogger("pygls").setLevel(logging.DEBUG if args.log_level == "DEBUG" else logging.WARNING)
+    # pylatexenc logs at INFO each command it reads leniently (`\ `, when looking up Unicode characters).
+    logging.getLogger("pylatexenc").setLevel(logging.WARNING)
     # pygls logs a traceback for every error answer; invalid params are the client's mistake, and it is told;
     # a failed request's reason is logged once, by the feature.
     told = (JsonRpcInvalidParams, JsonRpcRequestFailed)
