@@ -16,7 +16,7 @@ import stat
 from collections.abc import Awaitable, Callable, Sequence
 from typing import BinaryIO, TypeVar
 
-from pygls.io_ import StdinAsyncReader, StdoutWriter, WebSocketWriter
+from pygls.io_ import StdoutWriter, WebSocketWriter
 from websockets.asyncio.server import Server as WebSocketServer
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -32,6 +32,32 @@ LOCAL_ORIGINS: tuple[re.Pattern[str], ...] = (re.compile(r"http://(?:localhost|1
 
 ServerFactory = Callable[[], ExtexifyLanguageServer]
 T = TypeVar("T")
+
+
+# The longest header line a file on stdin may hold, as asyncio's StreamReader allows on a pipe.
+LINE_LIMIT = 2**16
+
+
+class FileReader:
+    """stdin that the event loop cannot poll (a file, a terminal), read by a worker thread.
+
+    A line past LINE_LIMIT is read to its end and dropped, then ValueError raised, as asyncio's
+    StreamReader does on a pipe: a file of one endless line (/dev/zero) cannot fill the memory.
+    """
+
+    def __init__(self, stdin: BinaryIO) -> None:
+        self.stdin = stdin
+
+    async def readline(self) -> bytes:
+        line = await asyncio.to_thread(self.stdin.readline, LINE_LIMIT)
+        if len(line) < LINE_LIMIT or line.endswith(b"\n"):
+            return line
+        while (rest := await asyncio.to_thread(self.stdin.readline, LINE_LIMIT)) and not rest.endswith(b"\n"):
+            pass
+        raise ValueError(f"a line longer than {LINE_LIMIT} bytes")
+
+    async def readexactly(self, n: int) -> bytes:
+        return await asyncio.to_thread(self.stdin.read, n)
 
 
 class ListenError(Exception):
@@ -54,7 +80,7 @@ def serve_stdio(server: ExtexifyLanguageServer, stdin: BinaryIO, stdout: BinaryI
                 lambda: asyncio.StreamReaderProtocol(stream), stdin
             )
         else:  # a file or terminal: the loop cannot poll it
-            reader = StdinAsyncReader(stdin)
+            reader = FileReader(stdin)
         try:
             code = await _until_signal(_serve_stream(server, reader, StdoutWriter(stdout)))
         except FramingError as error:

@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from extexify_lsp.jsonrpc import MAX_MESSAGE_BYTES
 from extexify_lsp.protocol import RECOGNIZE_STROKES
+from extexify_lsp.transport import LINE_LIMIT, FileReader
 from tests.extexify_lsp.lsp_client import (
     CONVERTER,
     LEQ,
@@ -194,3 +195,20 @@ async def test_ws_exit_or_an_oversized_message_closes_only_that_connection() -> 
                 await asyncio.wait_for(websocket.recv(), START_TIMEOUT)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
         assert len((await exchange(port, "http://localhost"))["result"]["items"]) == 2
+
+
+async def test_stdin_from_a_file_skips_a_line_too_long_without_holding_it(tmp_path: Path) -> None:
+    path = tmp_path / "stdin"
+    path.write_bytes(
+        b"X-Long: " + b"x" * (3 * LINE_LIMIT) + b"\r\nContent-Length: 2\r\n\r\n{}" + b"0" * LINE_LIMIT
+    )
+    with path.open("rb") as stdin:
+        reader = FileReader(stdin)
+        with pytest.raises(ValueError, match="longer than"):
+            await reader.readline()
+        assert await reader.readline() == b"Content-Length: 2\r\n"
+        assert await reader.readline() == b"\r\n"
+        assert await reader.readexactly(2) == b"{}"
+        with pytest.raises(ValueError):  # an endless line ends with the file
+            await reader.readline()
+        assert await reader.readline() == b""
