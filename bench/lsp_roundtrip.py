@@ -87,7 +87,9 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, object], list[float]]
         strokes_param(s.strokes) for s in iter_source_samples(args.data, SYMBOLS) if len(s.strokes) > 0
     ]
     points = [sum(len(stroke) for stroke in d) for d in drawings]
-    command = [sys.executable, "-m", "extexify_lsp", "--log-level", "WARNING"]
+    # No sample store: the user's own (and its size) would change what is measured; bench/personal.py
+    # measures stores.
+    command = [sys.executable, "-m", "extexify_lsp", "--log-level", "WARNING", "--store", "none"]
     if args.model:
         command += ["--model", str(args.model)]
 
@@ -141,7 +143,7 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, object], list[float]]
     await client.stop()
 
     results: dict[str, object] = {
-        "what": "extexify/recognizeStrokes round trip through pygls' LanguageClient over stdio",
+        "what": "extexify/recognizeStrokes round trip through pygls' LanguageClient over stdio, no store",
         "machine": {
             "python": platform.python_version(),
             "torch": torch.__version__,
