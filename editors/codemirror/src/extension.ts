@@ -14,6 +14,7 @@ import {
 
 import { fitChoice, type ChoiceHost, ChoiceError } from "../../pad/src/client/choice";
 import { abortable, asError } from "../../pad/src/client/requests";
+import type { ConnectionState, ReconnectingSocket } from "../../pad/src/client/socket";
 import { createPad, type Pad } from "../../pad/src/pad";
 import {
   type CompletionItem,
@@ -30,7 +31,7 @@ import {
   type TextEdit,
 } from "../../pad/src/protocol";
 import { taughtItem } from "../../pad/src/newSymbol";
-import { connect, type Connection, type ConnectionState } from "./transport";
+import { connect } from "./transport";
 
 export interface ExtexifyConfig {
   /** The `extexify-lsp --ws` address, e.g. `ws://127.0.0.1:8765`. */
@@ -182,13 +183,13 @@ export function extexify(config: ExtexifyConfig): Extension {
 
 /** One editor's connection and its requests. */
 class Session {
-  readonly connection: Connection;
+  readonly connection: ReconnectingSocket;
   constructor(
     readonly view: EditorView,
     private readonly client: LSPClient,
     private readonly config: ExtexifyConfig,
   ) {
-    this.connection = connect(client, { url: config.server });
+    this.connection = connect(client, config.server);
     if (config.onStateChange) this.connection.listen(config.onStateChange);
   }
 

@@ -13,8 +13,9 @@ import {
   type TeachResult,
 } from "../../pad/src/protocol";
 import { PendingRequests } from "../../pad/src/client/requests";
+import { type ConnectionState, connectSocket } from "../../pad/src/client/socket";
 
-export type ConnectionState = "connecting" | "ready" | "disconnected" | "closed";
+export type { ConnectionState };
 
 export interface LspClientOptions {
   /** e.g. `ws://127.0.0.1:8765` */
@@ -74,40 +75,47 @@ interface OpenDocument {
 const METHOD_NOT_FOUND = -32601;
 
 export function connectLsp(options: LspClientOptions): LspClient {
-  const firstDelay = options.reconnectDelayMs ?? 500;
-  const maxDelay = options.maxReconnectDelayMs ?? 5000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-
   const pending = new PendingRequests<unknown>();
   const documents = new Map<string, OpenDocument>();
-  let socket: WebSocket | null = null;
-  let state: ConnectionState = "connecting";
-  let stateDetail = "";
-  let reconnectDelay = firstDelay;
-  let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  const decoder = new TextDecoder();
 
-  function setState(next: ConnectionState, detail: string): void {
-    state = next;
-    stateDetail = detail;
-    options.onStateChange?.(next, detail);
+  const connection = connectSocket({
+    url: options.url,
+    reconnectDelayMs: options.reconnectDelayMs,
+    maxReconnectDelayMs: options.maxReconnectDelayMs,
+    onOpen: initialize,
+    onMessage: handleMessage,
+    onClose: (error) => pending.rejectAll(error),
+    onStateChange: options.onStateChange,
+  });
+
+  function encode(message: object): string {
+    return JSON.stringify({ jsonrpc: "2.0", ...message });
   }
 
-  function send(message: object): void {
-    socket?.send(JSON.stringify({ jsonrpc: "2.0", ...message }));
+  /** Send if connected: a notification or answer for a connection that is gone is moot (documents are re-opened). */
+  function post(message: object): void {
+    if (connection.open) connection.send(encode(message));
   }
 
+  /** A request on the open socket (it fails at once without one). */
   function request<T>(method: string, params: unknown, signal?: AbortSignal): Promise<T> {
-    return pending.start((id) => send({ id, method, params }), {
+    return pending.start((id) => connection.send(encode({ id, method, params })), {
       signal,
-      cancel: (id) => send({ method: "$/cancelRequest", params: { id } }),
+      cancel: (id) => post({ method: "$/cancelRequest", params: { id } }),
       timeoutMs: requestTimeoutMs,
       timeoutMessage: `extexify-lsp did not answer ${method} within ${requestTimeoutMs} ms`,
     }) as Promise<T>;
   }
 
+  /** A request once initialized; until then (or while disconnected) it fails at once with what the user is told. */
+  function requestWhenReady<T>(method: string, params: unknown, signal?: AbortSignal): Promise<T> {
+    if (connection.state !== "ready") return Promise.reject(new Error(connection.detail));
+    return request<T>(method, params, signal);
+  }
+
   function notify(method: string, params: unknown): void {
-    send({ method, params });
+    post({ method, params });
   }
 
   function handleMessage(raw: string): void {
@@ -125,7 +133,7 @@ export function connectLsp(options: LspClientOptions): LspClient {
       else pending.resolve(id, message.result);
     } else if (message.id !== undefined) {
       // A request from the server: this client offers no capabilities that servers may call back into.
-      send({ id: message.id, error: { code: METHOD_NOT_FOUND, message: `${message.method} is not supported` } });
+      post({ id: message.id, error: { code: METHOD_NOT_FOUND, message: `${message.method} is not supported` } });
     }
   }
 
@@ -149,91 +157,36 @@ export function connectLsp(options: LspClientOptions): LspClient {
     for (const [uri, document] of documents) openOnServer(uri, document);
   }
 
-  function connect(): void {
-    setState("connecting", `Connecting to extexify-lsp at ${options.url}…`);
-    const ws = new WebSocket(options.url);
-    // pygls sends each message as a binary frame of UTF-8 JSON.
-    ws.binaryType = "arraybuffer";
-    socket = ws;
-    let opened = false;
-    ws.onopen = () => {
-      opened = true;
-      initialize().then(
-        () => {
-          reconnectDelay = firstDelay;
-          setState("ready", `Connected to extexify-lsp at ${options.url}`);
-        },
-        (error: Error) => {
-          // close() during the handshake already settled the state for good.
-          if (state === "closed") return;
-          setState("disconnected", `extexify-lsp at ${options.url} failed to initialize: ${error.message}`);
-          ws.close();
-        },
-      );
-    };
-    ws.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
-      handleMessage(typeof event.data === "string" ? event.data : decoder.decode(event.data));
-    };
-    ws.onclose = () => {
-      if (socket !== ws) return;
-      socket = null;
-      const lost = new Error(`Lost the connection to extexify-lsp at ${options.url}`);
-      pending.rejectAll(lost);
-      if (state === "closed") return;
-      const seconds = (reconnectDelay / 1000).toFixed(1);
-      setState(
-        "disconnected",
-        opened
-          ? `Lost the connection to extexify-lsp at ${options.url}; reconnecting…`
-          : `Cannot reach extexify-lsp at ${options.url} (start it with \`extexify-lsp --ws HOST:PORT\`); ` +
-              `retrying in ${seconds} s`,
-      );
-      reconnectTimer = setTimeout(connect, reconnectDelay);
-      reconnectDelay = Math.min(reconnectDelay * 2, maxDelay);
-    };
-  }
-
-  connect();
-
   return {
     get state() {
-      return state;
+      return connection.state;
     },
     recognizeStrokes(params, signal) {
-      if (state !== "ready") {
-        return Promise.reject(new Error(stateDetail));
-      }
-      return request<CompletionList>(RECOGNIZE_STROKES, params, signal);
+      return requestWhenReady<CompletionList>(RECOGNIZE_STROKES, params, signal);
     },
     glyphs(symbolIds) {
-      if (state !== "ready") {
-        return Promise.reject(new Error(stateDetail));
-      }
-      return request<GlyphsResult>(GLYPHS, { symbolIds });
+      return requestWhenReady<GlyphsResult>(GLYPHS, { symbolIds });
     },
     teach(params) {
-      if (state !== "ready") {
-        return Promise.reject(new Error(stateDetail));
-      }
-      return request<TeachResult>(TEACH, params);
+      return requestWhenReady<TeachResult>(TEACH, params);
     },
     executeCommand(command) {
-      if (state !== "ready") {
-        return Promise.reject(new Error(stateDetail));
-      }
-      return request("workspace/executeCommand", { command: command.command, arguments: command.arguments ?? [] });
+      return requestWhenReady("workspace/executeCommand", {
+        command: command.command,
+        arguments: command.arguments ?? [],
+      });
     },
     openDocument(uri, languageId, text) {
       const document = { languageId, version: 1, text };
       documents.set(uri, document);
-      if (state === "ready") openOnServer(uri, document);
+      if (connection.state === "ready") openOnServer(uri, document);
     },
     changeDocument(uri, text) {
       const document = documents.get(uri);
       if (!document) throw new Error(`changeDocument: ${uri} was never opened`);
       document.version += 1;
       document.text = text;
-      if (state === "ready") {
+      if (connection.state === "ready") {
         notify("textDocument/didChange", {
           textDocument: { uri, version: document.version },
           contentChanges: [{ text }],
@@ -241,13 +194,13 @@ export function connectLsp(options: LspClientOptions): LspClient {
       }
     },
     closeDocument(uri) {
-      if (documents.delete(uri) && state === "ready") notify("textDocument/didClose", { textDocument: { uri } });
+      if (documents.delete(uri) && connection.state === "ready") {
+        notify("textDocument/didClose", { textDocument: { uri } });
+      }
     },
     close() {
       // No shutdown/exit: one server may serve several pages, and `exit` would end its process.
-      clearTimeout(reconnectTimer);
-      setState("closed", "Disconnected from extexify-lsp");
-      socket?.close();
+      connection.close();
     },
   };
 }

@@ -108,7 +108,12 @@ export class PendingRequests<T> {
         const message = timeoutMessage ?? `no answer within ${timeoutMs} ms`;
         timer = setTimeout(() => this.reject(id, new Error(message)), timeoutMs);
       }
-      send(id);
+      try {
+        send(id);
+      } catch (error) {
+        // Not sent (e.g. no connection): nothing will answer, fail now rather than at the timeout.
+        this.reject(id, asError(error));
+      }
     });
   }
 
