@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 from groups import cpu_seconds
-from personal import Data, fill_store, load_data, recognize, server
+from personal import Data, add_data_arguments, fill_store, load_data, recognize, server
 from pygls.lsp.client import LanguageClient
 from record import write_results
 from tqdm import tqdm
@@ -102,11 +102,7 @@ def main() -> None:
     parser.add_argument("revision", help="the earlier revision (a commit, tag or branch)")
     parser.add_argument("--samples", type=int, default=10_000, help="stored samples (0: no store)")
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--dataset", type=Path, default=ROOT / "data" / "detexify.npz")
-    parser.add_argument("--split", type=Path, default=ROOT / "data" / "split.npz")
-    parser.add_argument(
-        "--source", type=Path, default=ROOT.parent / "shared" / "data" / "detexify-source.tar.gz"
-    )
+    add_data_arguments(parser)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 

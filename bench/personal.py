@@ -466,14 +466,19 @@ async def latency(command: list[str], data: Data, version: str, workdir: Path) -
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="model artifact (default: the shipped model)")
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """--dataset, --split and --source: where `load_data` finds the drawings."""
     parser.add_argument("--dataset", type=Path, default=ROOT / "data" / "detexify.npz")
     parser.add_argument("--split", type=Path, default=ROOT / "data" / "split.npz")
     parser.add_argument(
         "--source", type=Path, default=ROOT.parent / "shared" / "data" / "detexify-source.tar.gz"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="model artifact (default: the shipped model)")
+    add_data_arguments(parser)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
