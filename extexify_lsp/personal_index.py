@@ -191,9 +191,9 @@ class PersonalIndex:
     def evidence(self, embedding: np.ndarray) -> np.ndarray:
         """(C,) how strongly the drawing's unit `embedding` (hidden,) resembles each class's samples, 0..1."""
         config = self.config
+        similarities = _similarities(self.rows, embedding)  # (C,) to prototypes, or (N,) to samples
         if config.method == "prototypes":
-            return _closeness(_similarities(self.rows, embedding), config.threshold)
-        similarities = _similarities(self.rows, embedding)  # (N,)
+            return _closeness(similarities, config.threshold)
         count = min(config.neighbours, len(similarities))
         nearest = np.argpartition(-similarities, count - 1)[:count]
         closeness = _closeness(similarities[nearest], config.threshold)  # (K,)
