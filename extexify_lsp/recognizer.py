@@ -200,8 +200,10 @@ class Recognizer:
         )
 
     def images(self, drawings: Sequence[Sequence[np.ndarray]]) -> torch.Tensor:
-        """Normalize and render drawings into the model's input: (N, C, S, S)."""
-        return torch.from_numpy(render_drawings(drawings, self.raster))
+        """Normalize and render drawings into the model's input: (N, C, S, S), channels-last in memory like
+        the inference copy's convolutions (with one channel, the first one would otherwise answer in the
+        other layout, and the next ones convert it)."""
+        return torch.from_numpy(render_drawings(drawings, self.raster)).to(memory_format=torch.channels_last)
 
     @torch.inference_mode()
     def probabilities(self, drawings: Sequence[Sequence[np.ndarray]]) -> torch.Tensor:

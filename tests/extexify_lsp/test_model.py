@@ -52,3 +52,12 @@ def test_half_linear_keeps_float16_weights_and_answers_in_float32() -> None:
     assert half.weight.dtype == torch.float16 and out.dtype == torch.float32
     assert torch.allclose(out, expected, rtol=1e-2, atol=1e-2)
     assert not torch.equal(out, expected)  # float16, not float32 under another name
+
+
+def test_channels_last_input_stays_channels_last_through_the_inference_copy() -> None:
+    """What `Recognizer.images` makes: with one channel, only the input's layout decides the first conv's."""
+    copy = inference_copy(SymbolNet(ModelConfig(num_classes=5, hidden=16)))
+    images = torch.rand(2, 1, 32, 32).to(memory_format=torch.channels_last)
+    with torch.no_grad():
+        features = copy.features[:2](images)  # the first conv and pool
+    assert features.is_contiguous(memory_format=torch.channels_last) and not features.is_contiguous()

@@ -84,6 +84,15 @@ def test_recognize_ranks_candidates(recognizer: Recognizer) -> None:
     assert 0 < sum(scores) <= 1 + 1e-6
 
 
+def test_images_are_channels_last_like_the_model(recognizer: Recognizer) -> None:
+    drawing = parse_strokes([[[0, 50], [100, 50]], [[50, 0], [50, 100]]])
+    images = recognizer.images([drawing, drawing])
+    assert images.shape == (2, recognizer.raster.channels, recognizer.raster.size, recognizer.raster.size)
+    # Channels-last: the channel stride is 1 (with one channel, the other layout also counts as contiguous).
+    assert images.is_contiguous(memory_format=torch.channels_last) and images.stride(1) == 1
+    assert torch.equal(images, images.contiguous())  # the same pixels, in another memory layout
+
+
 def test_recognize_batch_agrees_with_single_drawings(
     recognizer: Recognizer, full_dataset_and_split: tuple[Dataset, Split]
 ) -> None:
