@@ -261,8 +261,9 @@ def test_pad_follows_the_colour_scheme(demo: Page, star_strokes: list[np.ndarray
     dark = pad_theme(demo)
     assert dark["background"] != light["background"]
     assert dark["ink"] != light["ink"]
-    # The drawing is repainted in the dark theme's ink.
-    assert demo.evaluate(INK_COLOUR) == dark["ink"]
+    # The drawing is repainted in the dark theme's ink, on the colour scheme's change event: the browser
+    # dispatches it at its next rendering step, not before emulate_media returns.
+    demo.wait_for_function(f"ink => ({INK_COLOUR})() === ink", arg=dark["ink"], timeout=5_000)
 
 
 def test_pad_recovers_when_the_server_restarts(
