@@ -27,6 +27,7 @@ from extexify_lsp.features.teach import forget, record_choice, taught, teach
 from extexify_lsp.glyphs import GlyphAtlas
 from extexify_lsp.jsonrpc import ExtexifyProtocol, refused
 from extexify_lsp.personal import Personal, RecentDrawings, Stores
+from extexify_lsp.personal_index import user_symbol
 from extexify_lsp.protocol import (
     FORGET,
     GLYPHS,
@@ -43,7 +44,7 @@ from extexify_lsp.protocol import (
 from extexify_lsp.ranking import Ranker
 from extexify_lsp.recognizer import Recognizer
 from extexify_lsp.store import OFF
-from extexify_lsp.symbols import SymbolTable
+from extexify_lsp.symbols import Symbol, SymbolTable
 
 logger = logging.getLogger("extexify_lsp")
 
@@ -89,6 +90,12 @@ class ExtexifyLanguageServer(LanguageServer):
     @property
     def symbols(self) -> SymbolTable:
         return self.recognizer.symbols
+
+    def symbol(self, symbol_id: str) -> Symbol | None:
+        if symbol_id in self.symbols:
+            return self.symbols.get(symbol_id)
+        taught = self.personal.user_symbols.get(symbol_id)
+        return None if taught is None else user_symbol(taught)
 
     @property
     def glyphs(self) -> GlyphAtlas | None:

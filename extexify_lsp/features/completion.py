@@ -112,19 +112,18 @@ def resolve_item(server: Server, item: types.CompletionItem) -> types.Completion
     they were left for now (its data names the document)."""
     data = item.data if isinstance(item.data, dict) else {}
     symbol_id = data.get("symbolId")
-    if not isinstance(symbol_id, str) or symbol_id not in server.symbols:
-        raise InvalidParamsError(f"the item's data names no known symbol: {item.data!r}")
+    symbol = server.symbol(symbol_id) if isinstance(symbol_id, str) else None
+    if symbol is None:
+        raise InvalidParamsError(f"the item's data names no known symbol: {item.data!r:.300}")
     uri = data.get("uri")
     if isinstance(uri, str) and item.additional_text_edits is None:
         document = open_document(server.workspace, uri)
         # Nothing is wrapped while typing: the packages a command needs depend on the preamble alone,
         # so where in the document it goes does not matter.
         where = placement(document, 0, 0, wrap_for_mode=False)
-        item.additional_text_edits = symbol_edits(server.symbols.get(symbol_id), where)[1]
+        item.additional_text_edits = symbol_edits(symbol, where)[1]
     if item.documentation is None:
         item.documentation = symbol_documentation(
-            server.symbols.get(symbol_id),
-            server.completion_markdown(),
-            documentation_glyph(server, symbol_id),
+            symbol, server.completion_markdown(), documentation_glyph(server, symbol.id)
         )
     return item

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from extexify_lsp.glyphs import GlyphAtlas
     from extexify_lsp.personal import RecentDrawings
     from extexify_lsp.ranking import Ranker
-    from extexify_lsp.symbols import SymbolTable
+    from extexify_lsp.symbols import Symbol, SymbolTable
 
 
 class Server(Protocol):
@@ -25,6 +25,10 @@ class Server(Protocol):
 
     @property
     def ranker(self) -> Ranker: ...
+
+    def symbol(self, symbol_id: str) -> Symbol | None:
+        """The model's symbol with this id, or the one the user taught; None if neither has it."""
+        ...
 
     @property
     def glyphs(self) -> GlyphAtlas | None: ...

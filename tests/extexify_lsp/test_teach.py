@@ -145,6 +145,19 @@ BAD_FORGET = [
 ]
 
 
+async def test_a_taught_symbols_item_gets_its_documentation_on_resolve(tmp_path: Path) -> None:
+    async with session("--store", str(tmp_path / "samples.sqlite3")) as client:
+        await send(client, TEACH, {"strokes": CIRCLE, "symbol": {"command": "\\mycirc", "package": "mypkg"}})
+        items = (await recognize(client, {"strokes": CIRCLE, "limit": 5})).items
+        mine = next(item for item in items if item.data["symbolId"] == "user:\\mycirc@mypkg")
+        documentation = (await client.completion_item_resolve_async(mine)).documentation
+        assert isinstance(documentation, types.MarkupContent)
+        assert "\\mycirc" in documentation.value and "mypkg" in documentation.value
+        with pytest.raises(JsonRpcInvalidParams, match="no known symbol"):
+            unknown = types.CompletionItem("x", data={"symbolId": "user:\\no"})
+            await client.completion_item_resolve_async(unknown)
+
+
 async def test_bad_params_are_invalid_params_and_store_nothing(tmp_path: Path) -> None:
     store = tmp_path / "samples.sqlite3"
     async with session("--store", str(store)) as client:

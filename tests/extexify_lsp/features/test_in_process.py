@@ -30,7 +30,7 @@ from extexify_lsp.positions import offset_at
 from extexify_lsp.protocol import InvalidParamsError
 from extexify_lsp.ranking import Ranker
 from extexify_lsp.recognizer import Recognizer
-from extexify_lsp.symbols import SymbolTable
+from extexify_lsp.symbols import Symbol, SymbolTable
 from tests.extexify_lsp.lsp_client import LEQ
 
 
@@ -53,6 +53,9 @@ class InProcessServer:
     @cached_property
     def ranker(self) -> Ranker:
         return Ranker(self.recognizer.symbols, self.recognizer.groups)
+
+    def symbol(self, symbol_id: str) -> Symbol | None:
+        return self.symbols.get(symbol_id) if symbol_id in self.symbols else None
 
     @property
     def glyphs(self) -> GlyphAtlas | None:
