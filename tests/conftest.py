@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import torch
@@ -15,6 +16,9 @@ from training.export import export
 from training.sources import SourceSample, import_source, iter_source_samples
 from training.split import Split, make_split
 from training.train import TrainConfig, train
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("EXTEXIFY_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -114,3 +118,12 @@ def tiny_model(few_symbols: tuple[Dataset, Split], tmp_path_factory: pytest.Temp
         torch.set_num_threads(threads)
     export(run / "best.pt", run / "model")
     return run / "model"
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Headless Chromium, for the browser pads' tests."""
+    from webpad import chromium  # tests/editors: playwright only where a test asks for a browser
+
+    with chromium() as browser:
+        yield browser

@@ -16,8 +16,11 @@ from webpad import (
     INK_COLOUR,
     RECORD_SENT,
     ROOT,
+    STAR_COMMAND,
+    STAR_CURSOR,
+    STAR_DOCUMENT,
+    STAR_ID,
     WebSocketServer,
-    chromium,
     draw,
     find_variant,
     glyph_image,
@@ -34,12 +37,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 CODEMIRROR_DIR = ROOT / "editors" / "codemirror"
 # Star shapes are hard to mistake; \star (core LaTeX) labels the group, \bigstar (amssymb) is its look-alike.
-SYMBOL_ID = "latex:amssymb:bigstar"
-COMMAND = r"\bigstar"
 CORE_STAR = r"\star"
 PACKAGE_LINE = "\\usepackage{amssymb}\n"
-DOCUMENT = "\\documentclass{article}\n\\begin{document}\nLet $x  y$.\n\\end{document}\n"
-CURSOR = DOCUMENT.index("$x  y$") + len("$x ")
 STATUS = ".cm-extexify-status"
 PAD = ".cm-extexify-pad"
 ERROR = ".extexify-pad__error"
@@ -54,19 +53,13 @@ def codemirror_build() -> None:
 
 @pytest.fixture(scope="module")
 def star_strokes(full_dataset_and_split: tuple[Dataset, Split]) -> list[np.ndarray]:
-    return unseen_drawing(full_dataset_and_split, SYMBOL_ID)
+    return unseen_drawing(full_dataset_and_split, STAR_ID)
 
 
 @pytest.fixture
 def lsp_server(tmp_path: Path) -> Iterator[WebSocketServer]:
     with running_server("--store", str(tmp_path / "samples.sqlite3")) as server:
         yield server
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture
@@ -77,14 +70,14 @@ def base_url(codemirror_build: None) -> Iterator[str]:
 
 @pytest.fixture
 def editor(base_url: str, lsp_server: WebSocketServer, browser: Browser) -> Iterator[Page]:
-    """The demo editor connected to the server, holding DOCUMENT with the cursor inside `$x  y$`."""
+    """The demo editor connected to the server, holding STAR_DOCUMENT with the cursor inside `$x  y$`."""
     page = browser.new_page(viewport={"width": 1100, "height": 800})
     page.add_init_script(RECORD_SENT)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{base_url}/demo/?server={lsp_server.url}")
     wait_until_ready(page)
-    set_document(page, DOCUMENT, CURSOR)
+    set_document(page, STAR_DOCUMENT, STAR_CURSOR)
     yield page
     assert errors == [], f"uncaught errors on the page: {errors}"
 
@@ -115,7 +108,7 @@ def expect_document(page: Page, text: str, timeout_ms: float = 10_000) -> None:
 
 
 def with_star(command: str, package: bool) -> str:
-    text = DOCUMENT.replace("$x  y$", f"$x {command} y$")
+    text = STAR_DOCUMENT.replace("$x  y$", f"$x {command} y$")
     return text.replace("\\begin{document}", PACKAGE_LINE + "\\begin{document}") if package else text
 
 
@@ -150,15 +143,15 @@ def test_the_demo_opens_with_the_pad_and_pressing_1_inserts_the_first_candidate(
 
 def test_tab_picks_the_look_alike_with_its_package_line(editor: Page, star_strokes: list[np.ndarray]) -> None:
     draw(editor, star_strokes)
-    index, variant = find_variant(wait_for_candidates(editor), COMMAND)
+    index, variant = find_variant(wait_for_candidates(editor), STAR_COMMAND)
     assert variant > 0
 
     choose_by_keys(editor, index, variant)
 
-    expect_document(editor, with_star(COMMAND, package=True))
+    expect_document(editor, with_star(STAR_COMMAND, package=True))
     # The cursor is after the inserted command, ready to type on.
     assert editor.evaluate("() => extexifyDemo.view.state.selection.main.head") == (
-        with_star(COMMAND, package=True).index(COMMAND) + len(COMMAND)
+        with_star(STAR_COMMAND, package=True).index(STAR_COMMAND) + len(STAR_COMMAND)
     )
 
 
@@ -166,7 +159,7 @@ def test_edits_made_while_drawing_are_mapped_into_the_one_transaction(
     editor: Page, star_strokes: list[np.ndarray]
 ) -> None:
     draw(editor, star_strokes)
-    index, variant = find_variant(wait_for_candidates(editor), COMMAND)
+    index, variant = find_variant(wait_for_candidates(editor), STAR_COMMAND)
     # Typed after the answer came: a comment line above and text at the cursor.
     editor.evaluate(
         """() => {
@@ -181,45 +174,47 @@ def test_edits_made_while_drawing_are_mapped_into_the_one_transaction(
 
     choose_by_keys(editor, index, variant)
 
-    expected = "% draft\n" + with_star(COMMAND, package=True).replace(f"$x {COMMAND}", f"$x 2{COMMAND}")
+    expected = "% draft\n" + with_star(STAR_COMMAND, package=True).replace(
+        f"$x {STAR_COMMAND}", f"$x 2{STAR_COMMAND}"
+    )
     expect_document(editor, expected)
     # One transaction: a single undo takes the command and its package line back out.
     after = editor.evaluate("() => extexifyDemo.view.state.doc.length")
-    assert after == before + len(COMMAND) + len(PACKAGE_LINE)
+    assert after == before + len(STAR_COMMAND) + len(PACKAGE_LINE)
     editor.evaluate("() => { extexifyDemo.view.focus(); }")
     editor.keyboard.press("Control+z")
-    expect_document(editor, "% draft\n" + DOCUMENT.replace("$x  y$", "$x 2 y$"))
+    expect_document(editor, "% draft\n" + STAR_DOCUMENT.replace("$x  y$", "$x 2 y$"))
 
 
 def test_choosing_after_moving_the_cursor_asks_again_for_the_new_place(
     editor: Page, star_strokes: list[np.ndarray]
 ) -> None:
     draw(editor, star_strokes)
-    index, variant = find_variant(wait_for_candidates(editor), COMMAND)
+    index, variant = find_variant(wait_for_candidates(editor), STAR_COMMAND)
     # Into text mode: the math-only command must now come wrapped in $...$.
-    text_mode = DOCUMENT.index("\\end{document}")
+    text_mode = STAR_DOCUMENT.index("\\end{document}")
     editor.evaluate(f"() => extexifyDemo.view.dispatch({{selection: {{anchor: {text_mode}}}}})")
     editor.locator(".extexify-pad__canvas").focus()
 
     choose_by_keys(editor, index, variant)
 
-    expected = DOCUMENT.replace("\\begin{document}", PACKAGE_LINE + "\\begin{document}").replace(
-        "\\end{document}", f"${COMMAND}$\\end{{document}}"
+    expected = STAR_DOCUMENT.replace("\\begin{document}", PACKAGE_LINE + "\\begin{document}").replace(
+        "\\end{document}", f"${STAR_COMMAND}$\\end{{document}}"
     )
     expect_document(editor, expected)
 
 
 def test_completion_after_a_backslash_and_hover(editor: Page) -> None:
     editor.locator(".cm-content").click()
-    editor.evaluate(f"() => extexifyDemo.view.dispatch({{selection: {{anchor: {CURSOR}}}}})")
+    editor.evaluate(f"() => extexifyDemo.view.dispatch({{selection: {{anchor: {STAR_CURSOR}}}}})")
     editor.keyboard.type("\\bigsta")
-    option = editor.locator(".cm-tooltip-autocomplete li", has_text=COMMAND).first
+    option = editor.locator(".cm-tooltip-autocomplete li", has_text=STAR_COMMAND).first
     expect(option).to_be_visible(timeout=15_000)
     option.click()
-    expect_document(editor, with_star(COMMAND, package=True))
+    expect_document(editor, with_star(STAR_COMMAND, package=True))
 
     # The command is one token of the LaTeX grammar: one element to rest the mouse on.
-    editor.locator(".cm-content").get_by_text(COMMAND, exact=True).hover()
+    editor.locator(".cm-content").get_by_text(STAR_COMMAND, exact=True).hover()
     hover = editor.locator(".cm-tooltip-hover")
     expect(hover).to_contain_text("amssymb", timeout=15_000)
 
@@ -231,22 +226,22 @@ def test_the_editor_reconnects_after_a_server_restart_and_syncs_the_document_aga
     expect(editor.locator(STATUS)).to_have_attribute("data-state", "disconnected", timeout=15_000)
     expect(editor.locator(ERROR)).to_be_visible()
     # Edited while the server is away: the package is now loaded.
-    with_package = DOCUMENT.replace("\\begin{document}", PACKAGE_LINE + "\\begin{document}")
+    with_package = STAR_DOCUMENT.replace("\\begin{document}", PACKAGE_LINE + "\\begin{document}")
     set_document(editor, with_package, with_package.index("$x  y$") + len("$x "))
 
     lsp_server.start()
     wait_until_ready(editor)
     expect(editor.locator(ERROR)).to_be_hidden()
     draw(editor, star_strokes)
-    index, variant = find_variant(wait_for_candidates(editor), COMMAND)
+    index, variant = find_variant(wait_for_candidates(editor), STAR_COMMAND)
     choose_by_keys(editor, index, variant)
 
     # The server knows the package is loaded: no second \usepackage line.
-    expect_document(editor, with_star(COMMAND, package=True))
+    expect_document(editor, with_star(STAR_COMMAND, package=True))
 
 
 def test_the_document_survives_a_reload(editor: Page, lsp_server: WebSocketServer) -> None:
-    text = DOCUMENT.replace("Let", "Kept across reloads: let")
+    text = STAR_DOCUMENT.replace("Let", "Kept across reloads: let")
     set_document(editor, text, 0)  # the page says "Saving…" until IndexedDB has it
     expect(editor.locator("#saved")).to_have_text("Saved in this browser")
 

@@ -13,10 +13,13 @@ from webpad import (
     CANDIDATE,
     INK_COLOUR,
     ROOT,
+    STAR_COMMAND,
+    STAR_CURSOR,
+    STAR_DOCUMENT,
+    STAR_ID,
     WEB_DIR,
     WebSocketServer,
     chip,
-    chromium,
     click_variant,
     drag,
     draw,
@@ -34,12 +37,8 @@ from training.split import Split
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-# Drawn star shapes are hard to mistake; the symbol comes from a package, so choosing it adds \usepackage.
-SYMBOL_ID = "latex:amssymb:bigstar"
-COMMAND = r"\bigstar"
+# The package \bigstar comes from.
 PACKAGE = "amssymb"
-DOCUMENT = "\\documentclass{article}\n\\begin{document}\nLet $x  y$.\n\\end{document}\n"
-CURSOR = DOCUMENT.index("$x  y$") + len("$x ")
 ERROR = ".extexify-pad__error"
 # A stopped server closes the connection at once but takes a moment to exit: by the time it has, the client
 # may have tried once to reconnect, and says so.
@@ -81,19 +80,13 @@ def web_build() -> None:
 
 @pytest.fixture(scope="module")
 def star_strokes(full_dataset_and_split: tuple[Dataset, Split]) -> list[np.ndarray]:
-    return unseen_drawing(full_dataset_and_split, SYMBOL_ID)
+    return unseen_drawing(full_dataset_and_split, STAR_ID)
 
 
 @pytest.fixture
 def lsp_server() -> Iterator[WebSocketServer]:
     with running_server() as server:
         yield server
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture
@@ -106,26 +99,26 @@ def demo(web_build: None, lsp_server: WebSocketServer, browser: Browser) -> Iter
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(f"{base_url}/demo/?server={lsp_server.url}")
         expect(page.locator("#connection")).to_have_attribute("data-state", "ready", timeout=30_000)
-        page.fill("#editor", DOCUMENT)
-        page.eval_on_selector("#editor", f"editor => editor.setSelectionRange({CURSOR}, {CURSOR})")
+        page.fill("#editor", STAR_DOCUMENT)
+        page.eval_on_selector("#editor", f"editor => editor.setSelectionRange({STAR_CURSOR}, {STAR_CURSOR})")
         yield page
         assert errors == [], f"uncaught errors on the page: {errors}"
 
 
 def expected_text(times: int) -> str:
-    """DOCUMENT after choosing the symbol `times` times: the command at the cursor, the package once."""
-    return with_package().replace("$x  y$", f"$x {COMMAND * times} y$")
+    """STAR_DOCUMENT after choosing the symbol `times` times: the command at the cursor, the package once."""
+    return with_package().replace("$x  y$", f"$x {STAR_COMMAND * times} y$")
 
 
 def with_package() -> str:
-    return DOCUMENT.replace("\\begin{document}", f"\\usepackage{{{PACKAGE}}}\n\\begin{{document}}")
+    return STAR_DOCUMENT.replace("\\begin{document}", f"\\usepackage{{{PACKAGE}}}\n\\begin{{document}}")
 
 
 def test_drawing_inserts_the_command_and_its_package(demo: Page, star_strokes: list[np.ndarray]) -> None:
     draw(demo, star_strokes)
-    find_variant(wait_for_candidates(demo), COMMAND)
+    find_variant(wait_for_candidates(demo), STAR_COMMAND)
 
-    click_variant(demo, COMMAND)
+    click_variant(demo, STAR_COMMAND)
 
     expect(demo.locator("#editor")).to_have_value(expected_text(1))
     expect(demo.locator(CANDIDATE)).to_have_count(0)  # the pad is cleared for the next symbol
@@ -135,20 +128,20 @@ def test_choosing_after_moving_the_cursor_fits_the_new_place(
     demo: Page, star_strokes: list[np.ndarray]
 ) -> None:
     draw(demo, star_strokes)
-    find_variant(wait_for_candidates(demo), COMMAND)
+    find_variant(wait_for_candidates(demo), STAR_COMMAND)
     # Into text mode, after the candidates came: the math-only command must now come wrapped in $...$.
-    text_mode = DOCUMENT.index("\\end{document}")
+    text_mode = STAR_DOCUMENT.index("\\end{document}")
     demo.eval_on_selector("#editor", f"editor => editor.setSelectionRange({text_mode}, {text_mode})")
 
-    click_variant(demo, COMMAND)
+    click_variant(demo, STAR_COMMAND)
 
-    expected = with_package().replace("\\end{document}", f"${COMMAND}$\\end{{document}}")
+    expected = with_package().replace("\\end{document}", f"${STAR_COMMAND}$\\end{{document}}")
     expect(demo.locator("#editor")).to_have_value(expected)
 
 
 def test_keyboard_alone_chooses_after_drawing(demo: Page, star_strokes: list[np.ndarray]) -> None:
     draw(demo, star_strokes)
-    index, variant = find_variant(wait_for_candidates(demo), COMMAND)
+    index, variant = find_variant(wait_for_candidates(demo), STAR_COMMAND)
 
     # From the canvas, the first ArrowDown enters the list; one step too far and back up; Tab to a look-alike.
     for _ in range(index + 2):
@@ -156,7 +149,7 @@ def test_keyboard_alone_chooses_after_drawing(demo: Page, star_strokes: list[np.
     demo.keyboard.press("ArrowUp")
     for _ in range(variant):
         demo.keyboard.press("Tab")
-    expect(demo.locator(f"{CANDIDATE}:focus")).to_have_attribute("data-command", COMMAND)
+    expect(demo.locator(f"{CANDIDATE}:focus")).to_have_attribute("data-command", STAR_COMMAND)
     demo.keyboard.press("Enter")
 
     expect(demo.locator("#editor")).to_have_value(expected_text(1))
@@ -184,7 +177,7 @@ def test_a_new_stroke_cancels_the_request_in_flight(demo: Page, star_strokes: li
     assert stroke_counts == [len(star_strokes), len(star_strokes) + 1]
     # Both answers were held back equally, so the superseded one arrived first: it was not shown.
     assert demo.evaluate("() => window.renders") == 1
-    find_variant(commands, COMMAND)
+    find_variant(commands, STAR_COMMAND)
 
 
 def test_a_reconnect_mid_stroke_waits_for_the_stroke_to_end(
@@ -210,7 +203,7 @@ def test_a_reconnect_mid_stroke_waits_for_the_stroke_to_end(
     for points in more:
         drag(demo, points)
 
-    find_variant(wait_for_candidates(demo), COMMAND)
+    find_variant(wait_for_candidates(demo), STAR_COMMAND)
     assert demo.evaluate(requests) >= 1
 
 
@@ -229,7 +222,7 @@ def test_undo_and_clear_by_key_and_button(demo: Page, star_strokes: list[np.ndar
         assert demo.evaluate(CANVAS_PIXELS) != star
         undo()
         assert demo.evaluate(CANVAS_PIXELS) == star
-        find_variant(wait_for_candidates(demo), COMMAND)  # recognized again without the extra stroke
+        find_variant(wait_for_candidates(demo), STAR_COMMAND)  # recognized again without the extra stroke
 
     for clear in (lambda: demo.keyboard.press("Escape"), demo.get_by_role("button", name="Clear").click):
         draw(demo, star_strokes)
@@ -237,7 +230,7 @@ def test_undo_and_clear_by_key_and_button(demo: Page, star_strokes: list[np.ndar
         clear()
         expect(demo.locator(CANDIDATE)).to_have_count(0)
         expect(demo.locator(".extexify-pad__hint")).to_be_visible()
-    expect(demo.locator("#editor")).to_have_value(DOCUMENT)
+    expect(demo.locator("#editor")).to_have_value(STAR_DOCUMENT)
 
 
 def pad_theme(page: Page) -> dict[str, str]:
@@ -270,8 +263,8 @@ def test_pad_recovers_when_the_server_restarts(
     demo: Page, lsp_server: WebSocketServer, star_strokes: list[np.ndarray]
 ) -> None:
     draw(demo, star_strokes)
-    find_variant(wait_for_candidates(demo), COMMAND)
-    click_variant(demo, COMMAND)
+    find_variant(wait_for_candidates(demo), STAR_COMMAND)
+    click_variant(demo, STAR_COMMAND)
 
     lsp_server.stop()
     expect(demo.locator(ERROR)).to_contain_text(CONNECTION_LOST, timeout=15_000)
@@ -282,7 +275,7 @@ def test_pad_recovers_when_the_server_restarts(
     lsp_server.start()
     # The client reconnects, re-opens the document, and the pad recognizes what was drawn meanwhile.
     expect(demo.locator(ERROR)).to_be_hidden(timeout=30_000)
-    index, variant = find_variant(wait_for_candidates(demo), COMMAND)
+    index, variant = find_variant(wait_for_candidates(demo), STAR_COMMAND)
     # The number key inserts what its candidate shows: the look-alike once Tab has brought it up.
     for _ in range(index + 1):
         demo.keyboard.press("ArrowDown")
@@ -303,7 +296,7 @@ def test_tab_shows_a_look_alike_and_choosing_it_inserts_its_own_edits(
 ) -> None:
     draw(demo, star_strokes)
     candidates = wait_for_candidates(demo)
-    index, variant = find_variant(candidates, COMMAND)
+    index, variant = find_variant(candidates, STAR_COMMAND)
     assert candidates[index][0] == CORE_STAR, f"the star is not labelled {CORE_STAR}: {candidates}"
     assert variant > 0
     entry = demo.locator(CANDIDATE).nth(index)
@@ -313,7 +306,7 @@ def test_tab_shows_a_look_alike_and_choosing_it_inserts_its_own_edits(
     for _ in range(variant):
         demo.keyboard.press("Tab")
     # The look-alike takes the candidate's place, and the label becomes a chip.
-    expect(entry).to_have_attribute("data-command", COMMAND)
+    expect(entry).to_have_attribute("data-command", STAR_COMMAND)
     expect(entry.locator(chip(CORE_STAR))).to_have_count(1)
     demo.keyboard.press("Shift+Tab")
     expect(entry).to_have_attribute("data-command", candidates[index][(variant - 1) % len(candidates[index])])
@@ -326,13 +319,13 @@ def test_tab_shows_a_look_alike_and_choosing_it_inserts_its_own_edits(
 def test_clicking_a_chip_inserts_that_look_alike(demo: Page, star_strokes: list[np.ndarray]) -> None:
     draw(demo, star_strokes)
     candidates = wait_for_candidates(demo)
-    index, _ = find_variant(candidates, COMMAND)
+    index, _ = find_variant(candidates, STAR_COMMAND)
     look_alike = candidates[index][1]
 
     demo.locator(CANDIDATE).nth(index).locator(chip(look_alike)).click()
 
-    needs_package = look_alike == COMMAND
-    expected = (with_package() if needs_package else DOCUMENT).replace("$x  y$", f"$x {look_alike} y$")
+    needs_package = look_alike == STAR_COMMAND
+    expected = (with_package() if needs_package else STAR_DOCUMENT).replace("$x  y$", f"$x {look_alike} y$")
     expect(demo.locator("#editor")).to_have_value(expected)
 
 

@@ -15,6 +15,10 @@ from samplestore import stored, wait_for_samples
 from webpad import (
     CANDIDATE,
     RECORD_SENT,
+    STAR_COMMAND,
+    STAR_CURSOR,
+    STAR_DOCUMENT,
+    STAR_ID,
     TEACH_MESSAGE,
     WEB_DIR,
     chromium,
@@ -31,11 +35,6 @@ from extexify_lsp.store import UserSymbol
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-SYMBOL_ID = "latex:amssymb:bigstar"
-COMMAND = r"\bigstar"
-DOCUMENT = "\\documentclass{article}\n\\begin{document}\nLet $x  y$.\n\\end{document}\n"
-CURSOR = DOCUMENT.index("$x  y$") + len("$x ")
-
 
 @pytest.fixture(scope="module")
 def web_build() -> None:
@@ -47,7 +46,7 @@ def web_build() -> None:
 @pytest.fixture(scope="module")
 def star_strokes(source_samples) -> list[np.ndarray]:
     """A real drawing of the star from the shared data."""
-    return source_samples([SYMBOL_ID])[0].strokes
+    return source_samples([STAR_ID])[0].strokes
 
 
 def open_demo(page: Page, url: str) -> None:
@@ -55,8 +54,8 @@ def open_demo(page: Page, url: str) -> None:
     page.add_init_script(RECORD_SENT)
     page.goto(url)
     expect(page.locator("#connection")).to_have_attribute("data-state", "ready", timeout=30_000)
-    page.fill("#editor", DOCUMENT)
-    page.eval_on_selector("#editor", f"editor => editor.setSelectionRange({CURSOR}, {CURSOR})")
+    page.fill("#editor", STAR_DOCUMENT)
+    page.eval_on_selector("#editor", f"editor => editor.setSelectionRange({STAR_CURSOR}, {STAR_CURSOR})")
 
 
 @pytest.fixture
@@ -127,16 +126,16 @@ def test_choosing_a_candidate_runs_its_command_and_records_the_choice(
     demo: Page, star_strokes: list[np.ndarray], store: Path
 ) -> None:
     draw(demo, star_strokes)
-    find_variant(wait_for_candidates(demo), COMMAND)
+    find_variant(wait_for_candidates(demo), STAR_COMMAND)
 
-    click_variant(demo, COMMAND)
+    click_variant(demo, STAR_COMMAND)
 
     expect(demo.locator(CANDIDATE)).to_have_count(0)
     samples = wait_for_samples(store, 1)
-    assert [(sample.symbol_id, sample.source) for sample in samples] == [(SYMBOL_ID, "picked")]
+    assert [(sample.symbol_id, sample.source) for sample in samples] == [(STAR_ID, "picked")]
     [command] = sent(demo, "workspace/executeCommand")
     assert command["params"]["command"] == "extexify.recordChoice"
-    assert command["params"]["arguments"][0]["symbolId"] == SYMBOL_ID
+    assert command["params"]["arguments"][0]["symbolId"] == STAR_ID
 
 
 def test_teaching_without_a_store_says_why(web_build: None, star_strokes: list[np.ndarray]) -> None:
@@ -148,6 +147,6 @@ def test_teaching_without_a_store_says_why(web_build: None, star_strokes: list[n
         expect(form.locator(TEACH_MESSAGE)).to_contain_text(
             r"Could not teach \mycirc: personalization is off: the server runs with --store none"
         )
-        expect(page.locator("#editor")).to_have_value(DOCUMENT)
+        expect(page.locator("#editor")).to_have_value(STAR_DOCUMENT)
         # Nothing lost: the drawing is still there to teach once the store is back.
         expect(page.locator(CANDIDATE).first).to_be_visible()

@@ -131,6 +131,13 @@ window.WebSocket = class extends window.WebSocket {
 """
 
 # The commonest opaque colour on the pad's canvas: the ink (edges blend it with the background).
+# What the browser tests draw, and where: a star is hard to mistake, and \bigstar comes from a package, so
+# choosing it adds a \usepackage line.
+STAR_ID = "latex:amssymb:bigstar"
+STAR_COMMAND = r"\bigstar"
+STAR_DOCUMENT = "\\documentclass{article}\n\\begin{document}\nLet $x  y$.\n\\end{document}\n"
+STAR_CURSOR = STAR_DOCUMENT.index("$x  y$") + len("$x ")
+
 INK_COLOUR = """() => {
     const canvas = document.querySelector('.extexify-pad__canvas');
     const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
