@@ -10,11 +10,13 @@ import shutil
 import subprocess
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from codeserver import PAD_CANVAS, VSIX, open_pad, vscode_with_extension
-from playwright.sync_api import expect
+from playwright.sync_api import FrameLocator, Page, expect
 from webpad import (
     CANDIDATE,
     ROOT,
@@ -94,11 +96,17 @@ def test_vsix_holds_the_bundles_and_the_manifest(npm_test: subprocess.CompletedP
     assert {"onLanguage:latex", "onLanguage:tex"} <= set(manifest["activationEvents"])
 
 
-def write_document(folder: Path) -> Path:
+@contextmanager
+def pad_in_vscode(tmp_path: Path, settings: dict[str, object]) -> Iterator[tuple[Page, FrameLocator, Path]]:
+    """code-server with the extension and `settings`, DOCUMENT open in it and the pad beside it: the page,
+    the pad and the document's file."""
+    folder = tmp_path / "paper"
     folder.mkdir()
     document = folder / "paper.tex"
     document.write_text(DOCUMENT)
-    return document
+    with vscode_with_extension(tmp_path / "code-server", folder, settings) as url, chromium() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        yield page, open_pad(page, url, document.name, LINE, COLUMN), document
 
 
 @pytest.mark.slow
@@ -108,14 +116,8 @@ def test_drawing_in_vs_code_inserts_the_command_and_its_package(
 ) -> None:
     assert npm_test.returncode == 0, (npm_test.stdout + npm_test.stderr)[-6000:]
     strokes = source_samples([SYMBOL_ID])[0].strokes
-    document = write_document(tmp_path / "paper")
     settings = {"extexify.server.command": lsp_executable()}
-    with (
-        vscode_with_extension(tmp_path / "code-server", document.parent, settings) as url,
-        chromium() as browser,
-    ):
-        page = browser.new_page(viewport=VIEWPORT)
-        pad = open_pad(page, url, document.name, LINE, COLUMN)
+    with pad_in_vscode(tmp_path, settings) as (page, pad, document):
         draw(page, strokes, canvas=pad.locator(PAD_CANVAS))
         find_variant(wait_for_candidates(pad, timeout_ms=60_000), COMMAND)
 
@@ -159,14 +161,8 @@ def test_vs_code_pad_offers_look_alikes_and_shows_server_glyphs(
 ) -> None:
     assert npm_test.returncode == 0, (npm_test.stdout + npm_test.stderr)[-6000:]
     star, phone = (source_samples([symbol])[0].strokes for symbol in (SYMBOL_ID, UNTYPESET_ID))
-    document = write_document(tmp_path / "paper")
     settings = {"extexify.server.command": lsp_executable()}
-    with (
-        vscode_with_extension(tmp_path / "code-server", document.parent, settings) as url,
-        chromium() as browser,
-    ):
-        page = browser.new_page(viewport=VIEWPORT)
-        pad = open_pad(page, url, document.name, LINE, COLUMN)
+    with pad_in_vscode(tmp_path, settings) as (page, pad, document):
         draw(page, star, canvas=pad.locator(PAD_CANVAS))
         candidates = wait_for_candidates(pad, timeout_ms=60_000)
         index, variant = find_variant(candidates, COMMAND)
@@ -211,14 +207,8 @@ def test_vs_code_says_how_to_install_a_missing_server(
     npm_test: subprocess.CompletedProcess[str], tmp_path: Path
 ) -> None:
     assert npm_test.returncode == 0, (npm_test.stdout + npm_test.stderr)[-6000:]
-    document = write_document(tmp_path / "paper")
     settings = {"extexify.server.command": "extexify-lsp-not-installed"}
-    with (
-        vscode_with_extension(tmp_path / "code-server", document.parent, settings) as url,
-        chromium() as browser,
-    ):
-        page = browser.new_page(viewport=VIEWPORT)
-        pad = open_pad(page, url, document.name, LINE, COLUMN)
+    with pad_in_vscode(tmp_path, settings) as (page, pad, _):
         notification = page.locator(".notification-toast", has_text="extexify-lsp-not-installed")
         expect(notification).to_contain_text("make install")
         expect(notification.get_by_role("button", name="Open Settings")).to_be_visible()

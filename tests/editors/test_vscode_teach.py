@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from codeserver import PAD_CANVAS, open_pad, vscode_with_extension
+from codeserver import PAD_CANVAS
 from playwright.sync_api import Page, expect
 from samplestore import stored, wait_for_samples
 from test_vscode import (  # noqa: F401 (npm_test: the fixture building the .vsix, once per module)
@@ -19,12 +19,11 @@ from test_vscode import (  # noqa: F401 (npm_test: the fixture building the .vsi
     VIEWPORT,
     assert_saved_as,
     npm_test,
-    write_document,
+    pad_in_vscode,
 )
 from webpad import (
     CANDIDATE,
     TEACH_MESSAGE,
-    chromium,
     click_variant,
     draw,
     fill_teach_form,
@@ -54,16 +53,9 @@ def run_command(page: Page, title: str) -> None:
 def test_vs_code_teaches_records_choices_and_forgets(npm_test, source_samples, tmp_path: Path) -> None:  # noqa: F811
     assert npm_test.returncode == 0, (npm_test.stdout + npm_test.stderr)[-6000:]
     strokes = source_samples([SYMBOL_ID])[0].strokes
-    document = write_document(tmp_path / "paper")
     store = tmp_path / "samples.sqlite3"
     settings = {"extexify.server.command": lsp_executable(), "extexify.server.args": ["--store", str(store)]}
-    with (
-        vscode_with_extension(tmp_path / "code-server", document.parent, settings) as url,
-        chromium() as browser,
-    ):
-        page = browser.new_page(viewport=VIEWPORT)
-        pad = open_pad(page, url, document.name, LINE, COLUMN)
-
+    with pad_in_vscode(tmp_path, settings) as (page, pad, document):
         # Choosing a candidate runs its command: the server keeps the drawing as a sample of the choice.
         draw(page, strokes, canvas=pad.locator(PAD_CANVAS))
         find_variant(wait_for_candidates(pad, timeout_ms=60_000), COMMAND)
